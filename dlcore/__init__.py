@@ -1,0 +1,18 @@
+"""dlcore: the small NumPy package behind the book *Deep-Learning Interview Questions, Proven in Code*.
+
+Modules (named by topic):
+
+* ``dlcore.functional``: activations and their derivatives, softmax / log-softmax (stable);
+* ``dlcore.losses``: losses returning ``(loss, grad)`` with PyTorch's mean reduction;
+* ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts;
+* ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
+* ``dlcore.gradcheck``: central differences and relative error;
+* ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets, figure style.
+
+Runtime dependency: NumPy only. Everything is float64.
+"""
+from . import functional, losses, layers, optim, gradcheck, utils, data
+from .utils import seed, table
+
+__version__ = "0.1.0"
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "seed", "table", "__version__"]

@@ -1,0 +1,75 @@
+"""Input checks shared by every public function.
+
+Every check raises ``ValueError`` with a message that names the argument, what was
+expected and what was received, so a reader who passes the wrong thing learns what
+to change without reading the source.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_array(x, name: str, *, ndim=None, min_ndim=None, allow_nonfinite=False) -> np.ndarray:
+    """Return ``x`` as a float64 array after checking dtype, rank and finiteness."""
+    arr = np.asarray(x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name}: expected a real array, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(d) for d in allowed)
+            raise ValueError(f"{name}: expected a {want}-D array, got shape {arr.shape}")
+    if min_ndim is not None and arr.ndim < min_ndim:
+        raise ValueError(f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}")
+    if not allow_nonfinite and not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(f"{name}: expected finite values, got {bad}")
+    return arr
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b}: expected shape {a.shape} (the shape of {name_a}), got shape {b.shape}")
+
+
+def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float) -> None:
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise ValueError(f"{name}: expected values in [{lo}, {hi}], got {bad!r}")
+
+
+def as_class_indices(y, name: str, n: int, n_classes: int) -> np.ndarray:
+    """Return integer class labels of shape (n,) with values in [0, n_classes)."""
+    arr = np.asarray(y)
+    if arr.shape != (n,):
+        raise ValueError(f"{name}: expected class indices of shape ({n},), got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name}: expected integer class indices, got non-integer floats")
+    elif not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if n and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = arr.min() if arr.min() < 0 else arr.max()
+        raise ValueError(f"{name}: expected class indices in [0, {n_classes - 1}], got {bad}")
+    return arr
+
+
+def check_positive(value, name: str, *, allow_zero=False) -> float:
+    v = float(value)
+    if not np.isfinite(v) or (v < 0 if allow_zero else v <= 0):
+        rel = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected a finite number {rel}, got {value!r}")
+    return v
+
+
+def check_unit_interval(value, name: str, *, closed_right=False) -> float:
+    v = float(value)
+    ok = 0.0 <= v <= 1.0 if closed_right else 0.0 <= v < 1.0
+    if not ok:
+        interval = "[0, 1]" if closed_right else "[0, 1)"
+        raise ValueError(f"{name}: expected a number in {interval}, got {value!r}")
+    return v

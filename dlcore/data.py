@@ -1,0 +1,41 @@
+"""Small synthetic datasets, generated (never downloaded) from a seed."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["blobs", "spirals", "xor"]
+
+
+def _rng(rng):
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def blobs(n=300, n_classes=3, dim=2, spread=1.0, rng=0):
+    """Gaussian clusters around class centres on a circle of radius 3; returns (X, y)."""
+    g = _rng(rng)
+    y = np.arange(n) % n_classes
+    angles = 2 * np.pi * np.arange(n_classes) / n_classes
+    centres = np.zeros((n_classes, dim))
+    centres[:, 0], centres[:, 1 % dim] = 3 * np.cos(angles), 3 * np.sin(angles)
+    X = centres[y] + spread * g.standard_normal((n, dim))
+    return X, y
+
+
+def spirals(n=300, n_classes=3, noise=0.2, rng=0):
+    """The cs231n-style interleaved spirals: not linearly separable; returns (X, y)."""
+    g = _rng(rng)
+    y = np.arange(n) % n_classes
+    r = np.linspace(0.05, 1.0, n)[g.permutation(n)]
+    t = y * 2 * np.pi / n_classes + 4.0 * r + noise * g.standard_normal(n)
+    X = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+    return X, y
+
+
+def xor(n=200, noise=0.1, rng=0):
+    """Points near the four corners of [-1, 1]^2, labelled by sign(x1 * x2) > 0; returns (X, y)."""
+    g = _rng(rng)
+    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=float)
+    idx = np.arange(n) % 4
+    X = corners[idx] + noise * g.standard_normal((n, 2))
+    y = (corners[idx, 0] * corners[idx, 1] > 0).astype(np.int64)
+    return X, y

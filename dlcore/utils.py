@@ -1,0 +1,57 @@
+"""Reproducibility and printing helpers used by every notebook."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+__all__ = ["seed", "table", "fmt"]
+
+
+def seed(s: int = 0) -> np.random.Generator:
+    """Seed Python, NumPy (and PyTorch if it is installed), fix print precision, and
+    return a fresh ``numpy.random.Generator`` seeded with ``s``.
+
+    Printing is rounded (``precision=6``, no scientific surprises for small arrays) so
+    stored notebook outputs do not depend on the last bits of a float.
+    """
+    random.seed(s)
+    np.random.seed(s)
+    np.set_printoptions(precision=6, suppress=True, linewidth=100)
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        torch.manual_seed(s)
+        torch.set_printoptions(precision=6, sci_mode=False, linewidth=100)
+    return np.random.default_rng(s)
+
+
+def fmt(v, digits=6) -> str:
+    """A number rounded for printing: fixed-point when moderate, scientific when tiny or huge."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, str):
+        return v
+    v = float(v)
+    if v == 0:
+        return "0"
+    if not np.isfinite(v):
+        return str(v)
+    if 1e-4 <= abs(v) < 1e6:
+        return f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    return f"{v:.{max(digits - 3, 2)}e}"
+
+
+def table(rows, headers, digits=6) -> str:
+    """Render rows (sequences of numbers or strings) as an aligned plain-text table.
+
+    Floats are rounded with ``fmt`` so the table is stable across machines; the
+    notebooks print it, which keeps it readable on the website and checkable by nbval.
+    """
+    cells = [[str(h) for h in headers]] + [[fmt(v, digits) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Regenerate a chapter's .ipynb from its MyST .md twin and execute it.
+
+    python scripts/run_notebook.py notebooks/backprop.md [more.md ...]
+
+The .md file is the one you edit. This script reads it with Jupytext, runs every
+cell in a fresh kernel of the current Python environment (working directory
+notebooks/, one thread so the stored numbers match CI's), and writes the paired
+.ipynb with its outputs. nbval later re-runs the .ipynb and compares the outputs.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import time
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run(md_path: pathlib.Path, timeout: int = 120) -> float:
+    md_path = md_path.resolve()
+    if md_path.suffix != ".md":
+        raise SystemExit(f"{md_path}: expected the .md twin of a notebook")
+    nb = jupytext.read(md_path)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,md:myst"
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(md_path.parent)}})
+    client.execute()
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:  # execution counts and timings are noise in a diff
+        if cell.cell_type == "code":
+            cell.metadata.pop("execution", None)
+    nbformat.validate(nb)
+    jupytext.write(nb, md_path.with_suffix(".ipynb"), fmt="ipynb")
+    jupytext.write(nb, md_path, fmt="md:myst")  # normalise the text twin the same way
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    paths = [pathlib.Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("*.md"))
+    for p in paths:
+        print(f"{p}: executed in {run(p):.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
