@@ -37,7 +37,7 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
 
 def check_in_range(arr: np.ndarray, name: str, lo: float, hi: float) -> None:
     if arr.size and (arr.min() < lo or arr.max() > hi):
-        bad = arr.min() if arr.min() < lo else arr.max()
+        bad = float(arr.min() if arr.min() < lo else arr.max())
         raise ValueError(f"{name}: expected values in [{lo}, {hi}], got {bad!r}")
 
 
@@ -63,6 +63,13 @@ def check_positive(value, name: str, *, allow_zero=False) -> float:
     if not np.isfinite(v) or (v < 0 if allow_zero else v <= 0):
         rel = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: expected a finite number {rel}, got {value!r}")
+    return v
+
+
+def check_finite(value, name: str) -> float:
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
     return v
 
 

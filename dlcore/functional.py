@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_finite, check_positive
 
 __all__ = [
     "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad",
@@ -67,14 +67,14 @@ def relu_grad(z):
 def leaky_relu(z, alpha=0.01):
     """z for z >= 0 and alpha * z for z < 0 (a slope, not a constant output)."""
     z = as_float_array(z, "z")
-    alpha = float(alpha)
+    alpha = check_finite(alpha, "alpha")
     return np.where(z >= 0, z, alpha * z)
 
 
 def leaky_relu_grad(z, alpha=0.01):
     """1 for z > 0, alpha for z <= 0 (PyTorch's choice at 0)."""
     z = as_float_array(z, "z")
-    return np.where(z > 0, 1.0, float(alpha))
+    return np.where(z > 0, 1.0, check_finite(alpha, "alpha"))
 
 
 def elu(z, alpha=1.0):
@@ -94,6 +94,8 @@ def elu_grad(z, alpha=1.0):
 def _check_axis(z, axis):
     if z.ndim == 0:
         raise ValueError(f"z: expected at least 1 dimension for a softmax, got shape {z.shape}")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"axis: expected an integer axis, got {axis!r}")
     if not -z.ndim <= axis < z.ndim:
         raise ValueError(f"axis: expected an axis in [{-z.ndim}, {z.ndim - 1}] for shape {z.shape}, got {axis}")
     if z.shape[axis] == 0:
@@ -110,10 +112,16 @@ def logsumexp(z, axis=-1, keepdims=False):
 
 
 def log_softmax(z, axis=-1):
-    """z - logsumexp(z): finite for any finite logits, including ±1e4."""
+    """z - logsumexp(z): finite for any finite logits, including ±1e4.
+
+    Evaluated as (z - m) - log(sum(exp(z - m))) with m = max(z), like PyTorch: forming
+    m + log(...) first would round it at the magnitude of m and lose the small
+    log-probabilities of the likeliest classes to cancellation.
+    """
     z = as_float_array(z, "z")
     _check_axis(z, axis)
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z, axis=-1):

@@ -21,20 +21,31 @@ def numerical_gradient(f, x, h=1e-6):
     and the rounding error O(eps_machine / h), so h = 1e-6 gives about 1e-9 to 1e-10
     relative accuracy in float64 for smooth f. ``x`` is perturbed in place and restored.
     """
+    if not callable(f):
+        raise ValueError(f"f: expected a callable returning a scalar, got {type(f).__name__}")
     h = check_positive(h, "h")
     x = np.asarray(x)
     if x.dtype != np.float64:
         raise ValueError(f"x: expected a float64 array (perturbed in place), got dtype {x.dtype}")
     grad = np.zeros_like(x)
+
+    def value(arr):
+        out = np.asarray(f(arr))
+        if out.size != 1:
+            raise ValueError(f"f: expected a scalar-valued function, got an output of shape {out.shape}")
+        return float(out.reshape(()))
+
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         i = it.multi_index
         old = x[i]
-        x[i] = old + h
-        fp = float(f(x))
-        x[i] = old - h
-        fm = float(f(x))
-        x[i] = old
+        try:
+            x[i] = old + h
+            fp = value(x)
+            x[i] = old - h
+            fm = value(x)
+        finally:
+            x[i] = old  # restored even if f raises
         grad[i] = (fp - fm) / (2.0 * h)
     return grad
 
@@ -59,20 +70,42 @@ def check_layer(layer, x, dout=None, h=1e-6, rng=0, train=True):
     """Relative errors of a layer's analytic gradients against central differences.
 
     Returns a dict ``{"x": err, "<param>": err, ...}``. The layer must be deterministic
-    given its input (for Dropout, the mask is re-used by fixing the layer's rng state).
+    given its input and its rng state: the state of every ``rng`` generator of the layer
+    (Dropout, also inside a Sequential) is restored before each forward, so the mask is re-used.
     """
     x = as_float_array(x, "x").copy()
-    out = layer.forward(x, train=train)
+    # Random layers (Dropout, also inside a Sequential) draw from ``layer.rng``: save every
+    # generator's state and restore it before each forward, so every call sees the same mask.
+    generators = {id(g): (g, g.bit_generator.state) for g in _generators(layer)}
+
+    def forward():
+        for g, state in generators.values():
+            g.bit_generator.state = state
+        return layer.forward(x, train=train)
+
+    out = forward()
     if dout is None:
         dout = np.random.default_rng(rng).standard_normal(out.shape)
     dx = layer.backward(dout)
     analytic = {"x": dx, **{k: v.copy() for k, v in layer.grads.items()}}
 
     def scalar(_):
-        return float(np.sum(layer.forward(x, train=train) * dout))
+        return float(np.sum(forward() * dout))
 
     errors = {"x": relative_error(dx, numerical_gradient(scalar, x, h))}
     for name, p in layer.params.items():
         errors[name] = relative_error(analytic[name], numerical_gradient(scalar, p, h))
-    layer.forward(x, train=train)  # leave the cache consistent with x
+    forward()  # leave the cache consistent with x (and the mask the same as for backward)
     return errors
+
+
+def _generators(layer):
+    """Every ``numpy.random.Generator`` held as ``.rng`` by ``layer`` or its sub-layers."""
+    found, stack = [], [layer]
+    while stack:
+        item = stack.pop()
+        g = getattr(item, "rng", None)
+        if isinstance(g, np.random.Generator):
+            found.append(g)
+        stack.extend(getattr(item, "layers", []))
+    return found

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_unit_interval
+from ._validate import as_float_array, check_finite, check_positive, check_unit_interval
 from . import functional as F
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "Dropout", "Sequential"]
@@ -138,7 +138,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, alpha=0.01):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = check_finite(alpha, "alpha")
 
     def _f(self, z):
         return F.leaky_relu(z, self.alpha)
@@ -177,7 +177,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = check_positive(alpha, "alpha", allow_zero=True)
 
     def _f(self, z):
         return F.elu(z, self.alpha)

@@ -16,7 +16,9 @@ from .functional import log_softmax, softmax, sigmoid
 __all__ = ["mse", "binary_cross_entropy", "bce_with_logits", "softmax_cross_entropy", "one_hot"]
 
 _LOG_CLAMP = -100.0  # torch clamps log(p) and log(1-p) at -100 in BCELoss
-_BCE_GRAD_EPS = 1e-12  # torch clamps p(1-p) from below in BCELoss's backward
+# torch clamps p(1-p) from below in BCELoss's backward with ``constexpr float EPSILON = 1e-12``:
+# the float32 value 9.99999996e-13, so the gradient at p = 0 or 1 is (p - y) / 9.99999996e-13 / n
+_BCE_GRAD_EPS = float(np.float32(1e-12))
 
 
 def _mean_denominator(arr: np.ndarray, name: str) -> int:
@@ -106,7 +108,7 @@ def softmax_cross_entropy(logits, y):
         sums = target.sum(axis=1)
         if not np.allclose(sums, 1.0, rtol=0, atol=1e-6):
             worst = sums[np.argmax(np.abs(sums - 1.0))]
-            raise ValueError(f"y: expected each row of the target distribution to sum to 1, got a row summing to {worst!r}")
+            raise ValueError(f"y: expected each row of the target distribution to sum to 1, got a row summing to {float(worst)!r}")
     else:
         raise ValueError(f"y: expected class indices of shape ({n},) or a distribution of shape ({n}, {c}), got shape {y_arr.shape}")
     logp = log_softmax(logits, axis=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive, check_unit_interval
+from ._validate import as_float_array, check_finite, check_positive, check_unit_interval
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
@@ -32,13 +32,19 @@ class Optimizer:
         missing = [k for k in params if k not in grads]
         if missing:
             raise ValueError(f"grads: expected a gradient for every parameter, missing {missing}")
-        log = {}
+        checked = {}  # validate every pair before updating anything: a bad input leaves params untouched
         for name, p in params.items():
             if not isinstance(p, np.ndarray) or p.dtype != np.float64:
                 raise ValueError(f"params[{name!r}]: expected a float64 ndarray (updated in place), got {type(p).__name__} {getattr(p, 'dtype', '')}")
+            if not p.flags.writeable:
+                raise ValueError(f"params[{name!r}]: expected a writeable array (updated in place), got a read-only array")
             g = as_float_array(grads[name], f"grads[{name!r}]")
             if g.shape != p.shape:
                 raise ValueError(f"grads[{name!r}]: expected shape {p.shape} (the shape of the parameter), got shape {g.shape}")
+            checked[name] = g
+        log = {}
+        for name, p in params.items():
+            g = checked[name]
             state = self.state.setdefault(name, {"step": 0})
             state["step"] += 1
             before = p.copy() if self.record else None
@@ -67,7 +73,7 @@ class SGD(Optimizer):
         super().__init__(lr, record)
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
-        self.dampening = float(dampening)
+        self.dampening = check_finite(dampening, "dampening")
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov: requires momentum > 0 and dampening = 0, got momentum={momentum}, dampening={dampening}")
@@ -78,7 +84,9 @@ class SGD(Optimizer):
         d = g
         if self.momentum:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = g.copy()
+                # np.array, not g.copy(): for a 0-d parameter with weight decay, g is a NumPy
+                # scalar, whose copy is immutable, and the in-place updates below would be lost
+                state["momentum_buffer"] = np.array(g, dtype=np.float64, copy=True)
             else:
                 buf = state["momentum_buffer"]
                 buf *= self.momentum
