@@ -7,12 +7,14 @@ Modules (named by topic):
 * ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts;
 * ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
 * ``dlcore.gradcheck``: central differences and relative error;
+* ``dlcore.autodiff``: a scalar reverse-mode ``Value`` and forward-mode ``Dual`` (micrograd-style);
+* ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets, figure style.
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "seed", "table", "__version__"]

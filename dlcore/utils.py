@@ -30,7 +30,9 @@ def seed(s: int = 0) -> np.random.Generator:
 
 def fmt(v, digits=6) -> str:
     """A number rounded for printing: fixed-point when moderate, scientific when tiny or huge."""
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, str):
         return v

@@ -29,17 +29,31 @@ def run(md_path: pathlib.Path, timeout: int = 120) -> float:
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,md:myst"
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
                             resources={"metadata": {"path": str(md_path.parent)}})
     client.execute()
     elapsed = time.perf_counter() - start
-    for cell in nb.cells:  # execution counts and timings are noise in a diff
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"  # stable ids: a re-run changes only what the code changed
         if cell.cell_type == "code":
-            cell.metadata.pop("execution", None)
+            cell.metadata.pop("execution", None)  # timings are noise in a diff
+            cell.outputs = _merge_streams(cell.outputs)
     nbformat.validate(nb)
     jupytext.write(nb, md_path.with_suffix(".ipynb"), fmt="ipynb")
     jupytext.write(nb, md_path, fmt="md:myst")  # normalise the text twin the same way
     return elapsed
+
+
+def _merge_streams(outputs):
+    """Join consecutive stream outputs of the same name (the kernel may split one print in two)."""
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1]["name"] == out["name"]):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
 
 
 def main(argv: list[str]) -> int:

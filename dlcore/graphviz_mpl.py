@@ -1,0 +1,138 @@
+"""Draw small directed acyclic graphs (computational graphs) with matplotlib only.
+
+No Graphviz binary is needed. The layout is the classic layered one: a node's column
+is the length of the longest path reaching it from a source (a source itself sits just
+left of the first node that uses it), and nodes in a column are
+ordered by the mean row of their predecessors. It is meant for graphs of up to a few
+dozen nodes, such as the ones drawn in the book.
+"""
+from __future__ import annotations
+
+__all__ = ["layout", "draw_dag"]
+
+_STYLE = {
+    # kind: (face colour, edge colour, box style)
+    "leaf": ("#dbe9f6", "#1f77b4", "round,pad=0.25"),
+    "param": ("#fde2cf", "#ff7f0e", "round,pad=0.25"),
+    "value": ("#f4f4f4", "#555555", "round,pad=0.25"),
+    "loss": ("#f9d6d5", "#d62728", "round,pad=0.25"),
+    "op": ("#ffffff", "#2ca02c", "circle,pad=0.2"),
+}
+
+
+def _check(nodes, edges):
+    if not isinstance(nodes, (list, tuple)) or not nodes:
+        raise ValueError("nodes: expected a non-empty list of dicts with keys 'id' and 'text'")
+    ids = []
+    for i, n in enumerate(nodes):
+        if not isinstance(n, dict) or "id" not in n or "text" not in n:
+            raise ValueError(f"nodes[{i}]: expected a dict with keys 'id' and 'text', got {n!r}")
+        if n.get("kind", "value") not in _STYLE:
+            raise ValueError(f"nodes[{i}]: kind must be one of {sorted(_STYLE)}, got {n.get('kind')!r}")
+        ids.append(n["id"])
+    if len(set(ids)) != len(ids):
+        raise ValueError("nodes: ids must be unique")
+    known = set(ids)
+    for j, e in enumerate(edges):
+        if len(e) < 2 or e[0] not in known or e[1] not in known:
+            raise ValueError(f"edges[{j}]: expected (source_id, target_id[, label]) of known nodes, got {e!r}")
+
+
+def layout(nodes, edges):
+    """Column and row of each node: ``{id: (column, row)}`` (rows centred on 0).
+
+    Raises ``ValueError`` if the graph has a cycle.
+    """
+    _check(nodes, edges)
+    ids = [n["id"] for n in nodes]
+    preds = {i: [] for i in ids}
+    for e in edges:
+        preds[e[1]].append(e[0])
+    col, visiting = {}, set()
+
+    def depth(i):
+        if i in col:
+            return col[i]
+        if i in visiting:
+            raise ValueError("edges: the graph has a cycle")
+        visiting.add(i)
+        col[i] = max((depth(p) + 1 for p in preds[i]), default=0)
+        visiting.discard(i)
+        return col[i]
+
+    for i in ids:
+        depth(i)
+    succs = {i: [] for i in ids}
+    for e in edges:
+        succs[e[0]].append(e[1])
+    for i in ids:   # pull each source (e.g. a constant) next to the first node that uses it
+        if not preds[i] and succs[i]:
+            col[i] = min(col[s] for s in succs[i]) - 1
+    pos = {}
+    for c in range(max(col.values()) + 1):
+        members = [i for i in ids if col[i] == c]
+        if c > 0:   # barycentre ordering: keep nodes near the nodes that feed them
+            order = {i: k for k, i in enumerate(members)}
+            members.sort(key=lambda i: (sum(pos[p][1] for p in preds[i]) / len(preds[i])
+                                        if preds[i] else float(len(ids)), order[i]))
+        for k, i in enumerate(members):
+            pos[i] = (c, k - (len(members) - 1) / 2)
+    return pos
+
+
+def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9, title=None):
+    """Draw a DAG with boxes, circles and arrows; returns the matplotlib Axes.
+
+    ``nodes``: list of dicts ``{"id", "text", "kind"}``, kind one of ``leaf`` (input),
+    ``param`` (parameter), ``value`` (intermediate), ``loss`` and ``op`` (operation,
+    drawn as a circle). ``edges``: list of ``(source, target)`` or
+    ``(source, target, label)``; a repeated edge (a value used twice by one
+    operation) is drawn as a second, curved arrow. ``pos`` overrides the automatic
+    :func:`layout` with ``{id: (x, y)}``.
+    """
+    import matplotlib.pyplot as plt
+
+    if pos is None:
+        pos = layout(nodes, edges)
+    else:
+        _check(nodes, edges)
+        missing = [n["id"] for n in nodes if n["id"] not in pos]
+        if missing:
+            raise ValueError(f"pos: no position for nodes {missing}")
+    xy = {i: (x * xscale, -y * yscale) for i, (x, y) in pos.items()}
+    if ax is None:
+        xs = [p[0] for p in xy.values()]
+        ys = [p[1] for p in xy.values()]
+        w = max(4.0, 1.1 * (max(xs) - min(xs)) + 2.0)
+        h = max(2.0, 0.75 * (max(ys) - min(ys)) + 1.4)
+        _, ax = plt.subplots(figsize=(min(w, 12.0), min(h, 8.0)))
+    ax.set_axis_off()
+    ax.grid(False)
+    texts = {}
+    for n in nodes:
+        face, edge, box = _STYLE[n.get("kind", "value")]
+        x, y = xy[n["id"]]
+        texts[n["id"]] = ax.text(
+            x, y, n["text"], ha="center", va="center", fontsize=fontsize, zorder=3,
+            bbox=dict(boxstyle=box, facecolor=face, edgecolor=edge, linewidth=1.2))
+    ax.set_xlim(min(p[0] for p in xy.values()) - 1.0, max(p[0] for p in xy.values()) + 1.0)
+    ax.set_ylim(min(p[1] for p in xy.values()) - 0.8, max(p[1] for p in xy.values()) + 0.8)
+    ax.figure.canvas.draw()   # size the boxes once, so that arrows can stop at their borders
+    seen = {}
+    for e in edges:
+        s, t = e[0], e[1]
+        k = seen.get((s, t), 0)
+        seen[(s, t)] = k + 1
+        rad = 0.0 if k == 0 else 0.35 * (1 if k % 2 else -1) * ((k + 1) // 2)
+        ax.annotate("", xy=xy[t], xytext=xy[s], zorder=4,
+                    arrowprops=dict(arrowstyle="-|>", color="#444444", lw=1.0,
+                                    connectionstyle=f"arc3,rad={rad}",
+                                    patchA=texts[s].get_bbox_patch(), patchB=texts[t].get_bbox_patch(),
+                                    shrinkA=2, shrinkB=2))
+        if len(e) > 2 and e[2]:
+            mx, my = (xy[s][0] + xy[t][0]) / 2, (xy[s][1] + xy[t][1]) / 2
+            ax.text(mx, my + 0.12, e[2], ha="center", va="bottom", fontsize=fontsize - 1,
+                    color="#444444", zorder=4)
+    if title:
+        ax.set_title(title)
+    return ax
