@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-__all__ = ["seed", "table", "fmt"]
+__all__ = ["seed", "table", "fmt", "to_torch"]
 
 
 def seed(s: int = 0) -> np.random.Generator:
@@ -57,3 +57,15 @@ def table(rows, headers, digits=6) -> str:
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def to_torch(a, grad=False):
+    """A float64 ``torch.Tensor`` from an array or number, tracking gradients if ``grad``.
+
+    For comparing dlcore with PyTorch in the notebooks and tests. PyTorch is imported
+    here, not at module level: dlcore itself needs only NumPy. The dtype is passed
+    explicitly, so torch's global default (float32) is never changed.
+    """
+    import torch
+
+    return torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64, requires_grad=bool(grad))
