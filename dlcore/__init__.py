@@ -8,6 +8,7 @@ Modules (named by topic):
 * ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
 * ``dlcore.gradcheck``: central differences and relative error;
 * ``dlcore.autodiff``: a scalar reverse-mode ``Value`` and forward-mode ``Dual`` (micrograd-style);
+* ``dlcore.graphs``: draw small computational graphs (DAGs) with matplotlib;
 * ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets, figure style.
 

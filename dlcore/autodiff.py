@@ -17,7 +17,7 @@ tiny symbolic differentiator to compare them with.
 * ``sym_diff``, ``sym_size``, ``sym_eval``: a deliberately naive symbolic
   differentiator on expression trees, to show expression swell.
 * ``value_graph`` / ``draw_value_graph``: the recorded graph as nodes and edges,
-  drawn with :func:`dlcore.graphviz_mpl.draw_dag`.
+  drawn with :func:`dlcore.graphs.draw_dag`.
 
 Everything is plain Python floats (float64); no NumPy is needed. The reference
 design is Karpathy's micrograd; see also Baydin et al. (2018) and Griewank &
@@ -506,7 +506,7 @@ def value_graph(root, show_grad=True, digits=4):
     """Nodes and edges of the graph that produced ``root``, micrograd style: one box per
     ``Value`` (label, data and, if ``show_grad``, grad) and one circle per operation.
 
-    Returns ``(nodes, edges)`` in the format of :func:`dlcore.graphviz_mpl.draw_dag`.
+    Returns ``(nodes, edges)`` in the format of :func:`dlcore.graphs.draw_dag`.
     """
     if not isinstance(root, Value):
         raise ValueError(f"root: expected a Value, got {type(root).__name__}")
@@ -529,7 +529,7 @@ def value_graph(root, show_grad=True, digits=4):
 
 def draw_value_graph(root, ax=None, show_grad=True, digits=4, **kwargs):
     """Draw the graph that produced ``root`` with matplotlib; returns the Axes."""
-    from .graphviz_mpl import draw_dag
+    from .graphs import draw_dag
 
     nodes, edges = value_graph(root, show_grad=show_grad, digits=digits)
     return draw_dag(nodes, edges, ax=ax, **kwargs)

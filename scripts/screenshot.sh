@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
-# Screenshot a built page with Debian's headless Chromium:  scripts/screenshot.sh _build/html/index.html out.png [width] [height]
+# Screenshot built pages with Debian's headless Chromium (apt-get install chromium).
+#
+#   scripts/screenshot.sh OUT_DIR PAGE.html [PAGE.html ...]     # pages relative to _build/html
+#
+# The site loads MathJax from a CDN. Without network access, set MATHJAX_ES5 to the es5/
+# folder of a local MathJax 3 (e.g. from `npm pack mathjax@3`) and the pages are
+# screenshotted from a temporary copy that loads that one instead.
+# WIDTH and HEIGHT (default 1280 x 2400) set the window size.
 set -euo pipefail
-page=$(realpath "$1"); out=$2; w=${3:-1280}; h=${4:-2400}
-profile=$(mktemp -d)
-chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-  --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$profile" --hide-scrollbars --virtual-time-budget=8000 \
-  --window-size="$w,$h" --screenshot="$out" "file://$page" >/dev/null 2>&1
-rm -rf "$profile"
-echo "$out"
+out=$1; shift
+mkdir -p "$out"
+site=$(realpath _build/html)
+if [ -n "${MATHJAX_ES5:-}" ]; then
+  tmp=$(mktemp -d); cp -r "$site/." "$tmp/"; cp -r "$MATHJAX_ES5" "$tmp/_static/mathjax-es5"
+  find "$tmp" -name '*.html' | while read -r f; do
+    rel=$(realpath --relative-to="$(dirname "$f")" "$tmp/_static/mathjax-es5/tex-mml-chtml.js")
+    sed -i "s#https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js#$rel#" "$f"
+  done
+  site=$tmp
+fi
+for page in "$@"; do
+  profile=$(mktemp -d)
+  png="$out/$(echo "$page" | tr '/' '_' | sed 's/\.html$//').png"
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --hide-scrollbars --virtual-time-budget=10000 \
+    --window-size="${WIDTH:-1280},${HEIGHT:-2400}" --screenshot="$png" "file://$site/$page" >/dev/null 2>&1
+  rm -rf "$profile"
+  echo "$png"
+done

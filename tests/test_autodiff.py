@@ -1,5 +1,5 @@
 """dlcore.autodiff (reverse-mode Value, forward-mode Dual, naive symbolic) and
-dlcore.graphviz_mpl, checked against PyTorch autograd (float64) and finite differences."""
+dlcore.graphs, checked against PyTorch autograd (float64) and finite differences."""
 from __future__ import annotations
 
 import math
@@ -176,7 +176,7 @@ def test_graph_drawing():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from dlcore.graphviz_mpl import draw_dag, layout
+    from dlcore.graphs import draw_dag, layout
 
     a = ad.Value(3.0, label="a")
     b = a + a
