@@ -44,7 +44,11 @@ def test_first_cell_installs_dlcore_only_in_colab(nb):
     cells = [c for c in jupytext.read(nb).cells if c.cell_type == "code"]
     first = cells[0]
     assert "remove-cell" in first.metadata.get("tags", [])
-    assert '"google.colab" in sys.modules' in first.source and "dlcore @ git+" in first.source
+    assert '"google.colab" in sys.modules' in first.source
+    # the install URL must be the repository the website's launch buttons point at
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    url = re.search(r"^\s+url:\s*(\S+)", config, re.M).group(1)
+    assert f"dlcore @ git+{url}" in first.source, f"first cell must install from {url}"
 
 
 def test_question_index_is_current():
