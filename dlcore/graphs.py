@@ -8,7 +8,7 @@ dozen nodes, such as the ones drawn in the book.
 """
 from __future__ import annotations
 
-__all__ = ["layout", "draw_dag"]
+__all__ = ["layout", "wrap_columns", "draw_dag"]
 
 _STYLE = {
     # kind: (face colour, edge colour, box style)
@@ -80,7 +80,21 @@ def layout(nodes, edges):
     return pos
 
 
-def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9, title=None):
+def wrap_columns(pos, max_columns):
+    """Fold a wide layout into bands of at most ``max_columns`` columns, one below the other.
+
+    A long chain (such as an expression's trace) then fits a page column at a readable font
+    size; edges from the end of one band run down to the start of the next.
+    """
+    if max_columns < 1:
+        raise ValueError(f"max_columns: expected a positive integer, got {max_columns}")
+    rows = [y for _, y in pos.values()]
+    band = (max(rows) - min(rows)) + 1.6
+    return {i: (x % max_columns, y + (x // max_columns) * band) for i, (x, y) in pos.items()}
+
+
+def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9, title=None,
+             max_columns=None):
     """Draw a DAG with boxes, circles and arrows; returns the matplotlib Axes.
 
     ``nodes``: list of dicts ``{"id", "text", "kind"}``, kind one of ``leaf`` (input),
@@ -88,7 +102,8 @@ def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9
     drawn as a circle). ``edges``: list of ``(source, target)`` or
     ``(source, target, label)``; a repeated edge (a value used twice by one
     operation) is drawn as a second, curved arrow. ``pos`` overrides the automatic
-    :func:`layout` with ``{id: (x, y)}``.
+    :func:`layout` with ``{id: (x, y)}``; ``max_columns`` folds a wide layout into
+    bands (see :func:`wrap_columns`).
     """
     import matplotlib.pyplot as plt
 
@@ -99,6 +114,8 @@ def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9
         missing = [n["id"] for n in nodes if n["id"] not in pos]
         if missing:
             raise ValueError(f"pos: no position for nodes {missing}")
+    if max_columns is not None:
+        pos = wrap_columns(pos, int(max_columns))
     xy = {i: (x * xscale, -y * yscale) for i, (x, y) in pos.items()}
     if ax is None:
         xs = [p[0] for p in xy.values()]

@@ -192,3 +192,14 @@ def test_graph_drawing():
         layout([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}], [(1, 2), (2, 1)])
     with pytest.raises(ValueError):
         draw_dag([{"id": 1, "text": "a", "kind": "nope"}], [])
+
+
+def test_wrap_columns_folds_a_chain_into_bands():
+    from dlcore.graphs import wrap_columns
+
+    pos = {f"n{i}": (i, 0.0) for i in range(10)}
+    wrapped = wrap_columns(pos, 4)
+    assert [wrapped[f"n{i}"][0] for i in range(10)] == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert wrapped["n0"][1] < wrapped["n4"][1] < wrapped["n8"][1]
+    with pytest.raises(ValueError, match="max_columns"):
+        wrap_columns(pos, 0)
