@@ -83,14 +83,20 @@ def layout(nodes, edges):
 def wrap_columns(pos, max_columns):
     """Fold a wide layout into bands of at most ``max_columns`` columns, one below the other.
 
-    A long chain (such as an expression's trace) then fits a page column at a readable font
-    size; edges from the end of one band run down to the start of the next.
+    Bands alternate direction (left to right, then right to left, like a snake), so the edge
+    from the end of one band to the start of the next is short and crosses nothing. A long
+    chain, such as an expression's trace, then fits a page column at a readable font size.
     """
     if max_columns < 1:
         raise ValueError(f"max_columns: expected a positive integer, got {max_columns}")
     rows = [y for _, y in pos.values()]
     band = (max(rows) - min(rows)) + 1.6
-    return {i: (x % max_columns, y + (x // max_columns) * band) for i, (x, y) in pos.items()}
+
+    def fold(x, y):
+        k, r = divmod(x, max_columns)
+        return (r if k % 2 == 0 else max_columns - 1 - r), y + k * band
+
+    return {i: fold(x, y) for i, (x, y) in pos.items()}
 
 
 def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9, title=None,

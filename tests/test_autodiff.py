@@ -199,7 +199,7 @@ def test_wrap_columns_folds_a_chain_into_bands():
 
     pos = {f"n{i}": (i, 0.0) for i in range(10)}
     wrapped = wrap_columns(pos, 4)
-    assert [wrapped[f"n{i}"][0] for i in range(10)] == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert [wrapped[f"n{i}"][0] for i in range(10)] == [0, 1, 2, 3, 3, 2, 1, 0, 0, 1]
     assert wrapped["n0"][1] < wrapped["n4"][1] < wrapped["n8"][1]
     with pytest.raises(ValueError, match="max_columns"):
         wrap_columns(pos, 0)
