@@ -67,3 +67,24 @@ def test_section_labels_are_seed_ids_and_unique():
             assert label in ids, f"{md.name}: label {label} is not a seed ID"
             assert label not in seen, f"{label} defined in {seen.get(label)} and {md.name}"
             seen[label] = md.name
+
+
+@pytest.mark.parametrize("twin", TWINS + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.name)
+def test_display_math_starts_its_own_paragraph(twin):
+    """MyST only parses $$...$$ as display math when it starts a block: a `$$` glued to the
+    line above (common inside list items) renders as raw TeX on the website."""
+    lines = twin.read_text(encoding="utf-8").split("\n")
+    in_math, in_code = False, False
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith("```"):
+            in_code = not in_code
+        if in_code or not text.startswith("$$"):
+            continue
+        one_line = len(text) > 4 and text.endswith("$$")
+        if not in_math:
+            assert i == 0 or not lines[i - 1].strip(), (
+                f"{twin.name}:{i + 1}: put a blank line before the display math opening with $$")
+            in_math = not one_line
+        else:
+            in_math = False
