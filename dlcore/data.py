@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blobs", "spirals", "xor"]
+__all__ = ["blobs", "spirals", "xor", "toy_segmentation"]
 
 
 def _rng(rng):
@@ -39,3 +39,20 @@ def xor(n=200, noise=0.1, rng=0):
     X = corners[idx] + noise * g.standard_normal((n, 2))
     y = (corners[idx, 0] * corners[idx, 1] > 0).astype(np.int64)
     return X, y
+
+
+def toy_segmentation(size=16):
+    """Two label maps of shape (2, size, size) with three classes: 0 = background,
+    1 = a disk, 2 = a rectangle (drawn after the disk, so it wins where they overlap).
+    Deterministic, and imbalanced like real segmentation data (background dominates)."""
+    size = int(size)
+    if size < 16:
+        raise ValueError(f"size: expected an integer >= 16 (the shapes need room), got {size}")
+    yy, xx = np.mgrid[:size, :size]
+    target = np.zeros((2, size, size), dtype=np.int64)
+    # per image: disk (centre row, centre column, radius), rectangle (rows r0:r1, columns c0:c1)
+    shapes = [((5, 5, 3.5), (9, 15, 8, 14)), ((10, 9, 4.5), (1, 5, 2, 7))]
+    for n, ((cy, cx, r), (r0, r1, c0, c1)) in enumerate(shapes):
+        target[n][(yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2] = 1
+        target[n, r0:r1, c0:c1] = 2
+    return target
