@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 def as_float_array(x, name: str, *, ndim=None, min_ndim=None, allow_nonfinite=False) -> np.ndarray:
     """Return ``x`` as a float64 array after checking dtype, rank and finiteness."""
     arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise ValueError(f"{name}: expected a real array, got complex dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    if arr.dtype != _FLOAT64:  # float64 (the common case) needs neither dtype checks nor a conversion
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise ValueError(f"{name}: expected a real array, got complex dtype {arr.dtype}")
+        arr = arr.astype(np.float64, copy=False)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -24,7 +27,7 @@ def as_float_array(x, name: str, *, ndim=None, min_ndim=None, allow_nonfinite=Fa
             raise ValueError(f"{name}: expected a {want}-D array, got shape {arr.shape}")
     if min_ndim is not None and arr.ndim < min_ndim:
         raise ValueError(f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}")
-    if not allow_nonfinite and not np.all(np.isfinite(arr)):
+    if not allow_nonfinite and not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "inf"
         raise ValueError(f"{name}: expected finite values, got {bad}")
     return arr
@@ -58,8 +61,18 @@ def as_class_indices(y, name: str, n: int, n_classes: int) -> np.ndarray:
     return arr
 
 
+def _real_scalar(value, name: str) -> float:
+    """float(value) for a real number (bool, str, complex, arrays and None are rejected by name)."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (str, bytes, complex, np.complexfloating)):
+        raise ValueError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a real number, got {type(value).__name__} {value!r}") from None
+
+
 def check_positive(value, name: str, *, allow_zero=False) -> float:
-    v = float(value)
+    v = _real_scalar(value, name)
     if not np.isfinite(v) or (v < 0 if allow_zero else v <= 0):
         rel = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: expected a finite number {rel}, got {value!r}")
@@ -67,14 +80,14 @@ def check_positive(value, name: str, *, allow_zero=False) -> float:
 
 
 def check_finite(value, name: str) -> float:
-    v = float(value)
+    v = _real_scalar(value, name)
     if not np.isfinite(v):
         raise ValueError(f"{name}: expected a finite number, got {value!r}")
     return v
 
 
 def check_unit_interval(value, name: str, *, closed_right=False) -> float:
-    v = float(value)
+    v = _real_scalar(value, name)
     ok = 0.0 <= v <= 1.0 if closed_right else 0.0 <= v < 1.0
     if not ok:
         interval = "[0, 1]" if closed_right else "[0, 1)"

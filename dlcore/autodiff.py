@@ -26,6 +26,7 @@ Walther (2008).
 from __future__ import annotations
 
 import math
+import numbers
 from contextlib import contextmanager
 
 __all__ = [
@@ -75,12 +76,51 @@ def _count(kind: str) -> None:
 
 
 def _check_number(x, name):
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"{name}: expected a real number, got {type(x).__name__}")
+    # numbers.Real: Python int and float, and NumPy's integer and floating scalars (np.int64(3),
+    # np.float32(0.5)); not bool (True is not a number here), complex, str or None
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name}: expected a real number, got {type(x).__name__} {x!r}")
     x = float(x)
     if not math.isfinite(x):
         raise ValueError(f"{name}: expected a finite number, got {x}")
     return x
+
+
+_EXP_MAX = math.log(1.7976931348623157e308)   # 709.78...: exp of anything larger overflows float64
+
+
+def _exp_float(z: float) -> float:
+    if z > _EXP_MAX:
+        raise ValueError(f"exp: expected an argument <= {_EXP_MAX:.6g} (exp overflows float64 above it), got {z!r}")
+    return math.exp(z)
+
+
+def _log_float(z: float) -> float:
+    if z <= 0:
+        raise ValueError(f"log: expected a positive argument, got {z!r}")
+    return math.log(z)
+
+
+def _pow_float(x: float, k: float) -> float:
+    """x ** k for real x and k, raising ValueError (not ZeroDivisionError, OverflowError or a
+    complex result) when it is not a finite real number."""
+    if x < 0 and k != int(k):
+        raise ValueError(f"exponent: expected an integer exponent for a negative base, got base {x!r} and exponent {k!r}")
+    if x == 0 and k < 0:
+        raise ValueError(f"exponent: expected an exponent >= 0 for a base of 0, got {k!r}")
+    try:
+        return x ** k
+    except OverflowError:
+        raise ValueError(f"exponent: {x!r} ** {k!r} overflows float64") from None
+
+
+def _pow_derivative(x: float, k: float) -> float:
+    """d(x ** k)/dx = k x^(k-1), and 0 for k = 0 (also at x = 0, as torch.pow's backward)."""
+    if k == 0:
+        return 0.0
+    if x == 0 and k < 1:
+        raise ValueError(f"exponent: the derivative of x ** {k!r} at x = 0 is infinite; expected x != 0 or an exponent >= 1")
+    return k * _pow_float(x, k - 1)
 
 
 def _sigmoid_float(z: float) -> float:
@@ -149,10 +189,10 @@ class Value:
 
     def __pow__(self, k):
         k = _check_number(k, "exponent")
-        out = self._node(self.data ** k, (self,), f"**{k:g}")
+        out = self._node(_pow_float(self.data, k), (self,), f"**{k:g}")
 
         def _backward():
-            self.grad += k * self.data ** (k - 1) * out.grad
+            self.grad += _pow_derivative(self.data, k) * out.grad
         out._backward = _backward
         return out
 
@@ -177,7 +217,7 @@ class Value:
     def __truediv__(self, other):
         other = self._lift(other)
         if other.data == 0:
-            raise ValueError("division by a Value whose data is 0")
+            raise ValueError(f"other: expected a nonzero divisor, got a Value with data {other.data!r}")
         out = self._node(self.data / other.data, (self, other), "/")
 
         def _backward():
@@ -200,7 +240,7 @@ class Value:
 
     # --- elementary functions ----------------------------------------------
     def exp(self):
-        e = math.exp(self.data)
+        e = _exp_float(self.data)
         out = self._node(e, (self,), "exp")
 
         def _backward():
@@ -314,12 +354,14 @@ class Dual:
     def __truediv__(self, other):
         o = self._lift(other)
         if o.val == 0:
-            raise ValueError("division by a Dual whose value is 0")
+            raise ValueError(f"other: expected a nonzero divisor, got a Dual with value {o.val!r}")
         return self._new(self.val / o.val, (self.dot * o.val - self.val * o.dot) / o.val ** 2)
 
     def __pow__(self, k):
         k = _check_number(k, "exponent")
-        return self._new(self.val ** k, k * self.val ** (k - 1) * self.dot)
+        # the derivative term is dropped when dot = 0, so x ** 0.5 at x = 0 works for a constant
+        deriv = _pow_derivative(self.val, k) * self.dot if self.dot != 0 else 0.0
+        return self._new(_pow_float(self.val, k), deriv)
 
     def __neg__(self):
         return self._new(-self.val, -self.dot)
@@ -337,7 +379,7 @@ class Dual:
         return self._lift(other) / self
 
     def exp(self):
-        e = math.exp(self.val)
+        e = _exp_float(self.val)
         return self._new(e, e * self.dot)
 
     def log(self):
@@ -371,8 +413,8 @@ def _dispatch(name, scalar_fn):
     return fn
 
 
-exp = _dispatch("exp", math.exp)
-log = _dispatch("log", math.log)
+exp = _dispatch("exp", _exp_float)
+log = _dispatch("log", _log_float)
 tanh = _dispatch("tanh", math.tanh)
 sigmoid = _dispatch("sigmoid", _sigmoid_float)
 

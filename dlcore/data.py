@@ -7,22 +7,45 @@ __all__ = ["blobs", "spirals", "xor", "toy_segmentation"]
 
 
 def _rng(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng: expected a seed or a numpy.random.Generator, got {rng!r}")
+
+
+def _positive_int(value, name, minimum=1):
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
+    if not ok:
+        want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name}: expected {want}, got {value!r}")
+    return int(value)
+
+
+def _nonnegative(value, name):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def blobs(n=300, n_classes=3, dim=2, spread=1.0, rng=0):
     """Gaussian clusters around class centres on a circle of radius 3; returns (X, y)."""
+    n, n_classes = _positive_int(n, "n"), _positive_int(n_classes, "n_classes")
+    dim, spread = _positive_int(dim, "dim", minimum=2), _nonnegative(spread, "spread")
     g = _rng(rng)
     y = np.arange(n) % n_classes
     angles = 2 * np.pi * np.arange(n_classes) / n_classes
     centres = np.zeros((n_classes, dim))
-    centres[:, 0], centres[:, 1 % dim] = 3 * np.cos(angles), 3 * np.sin(angles)
+    centres[:, 0], centres[:, 1] = 3 * np.cos(angles), 3 * np.sin(angles)
     X = centres[y] + spread * g.standard_normal((n, dim))
     return X, y
 
 
 def spirals(n=300, n_classes=3, noise=0.2, rng=0):
     """The cs231n-style interleaved spirals: not linearly separable; returns (X, y)."""
+    n, n_classes = _positive_int(n, "n"), _positive_int(n_classes, "n_classes")
+    noise = _nonnegative(noise, "noise")
     g = _rng(rng)
     y = np.arange(n) % n_classes
     r = np.linspace(0.05, 1.0, n)[g.permutation(n)]
@@ -33,6 +56,7 @@ def spirals(n=300, n_classes=3, noise=0.2, rng=0):
 
 def xor(n=200, noise=0.1, rng=0):
     """Points near the four corners of [-1, 1]^2, labelled by sign(x1 * x2) > 0; returns (X, y)."""
+    n, noise = _positive_int(n, "n"), _nonnegative(noise, "noise")
     g = _rng(rng)
     corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=float)
     idx = np.arange(n) % 4
@@ -45,9 +69,7 @@ def toy_segmentation(size=16):
     """Two label maps of shape (2, size, size) with three classes: 0 = background,
     1 = a disk, 2 = a rectangle (drawn after the disk, so it wins where they overlap).
     Deterministic, and imbalanced like real segmentation data (background dominates)."""
-    size = int(size)
-    if size < 16:
-        raise ValueError(f"size: expected an integer >= 16 (the shapes need room), got {size}")
+    size = _positive_int(size, "size", minimum=16)  # the shapes need room
     yy, xx = np.mgrid[:size, :size]
     target = np.zeros((2, size, size), dtype=np.int64)
     # per image: disk (centre row, centre column, radius), rectangle (rows r0:r1, columns c0:c1)

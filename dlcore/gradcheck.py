@@ -27,6 +27,8 @@ def numerical_gradient(f, x, h=1e-6):
     x = np.asarray(x)
     if x.dtype != np.float64:
         raise ValueError(f"x: expected a float64 array (perturbed in place), got dtype {x.dtype}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"x: expected finite values, got {'NaN' if np.isnan(x).any() else 'inf'}")
     grad = np.zeros_like(x)
 
     def value(arr):
@@ -73,6 +75,9 @@ def check_layer(layer, x, dout=None, h=1e-6, rng=0, train=True):
     given its input and its rng state: the state of every ``rng`` generator of the layer
     (Dropout, also inside a Sequential) is restored before each forward, so the mask is re-used.
     """
+    if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))
+            and isinstance(getattr(layer, "params", None), dict)):
+        raise ValueError(f"layer: expected a dlcore Layer (forward, backward, params), got {type(layer).__name__}")
     x = as_float_array(x, "x").copy()
     # Random layers (Dropout, also inside a Sequential) draw from ``layer.rng``: save every
     # generator's state and restore it before each forward, so every call sees the same mask.

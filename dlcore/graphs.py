@@ -31,7 +31,8 @@ def _check(nodes, edges):
             raise ValueError(f"nodes[{i}]: kind must be one of {sorted(_STYLE)}, got {n.get('kind')!r}")
         ids.append(n["id"])
     if len(set(ids)) != len(ids):
-        raise ValueError("nodes: ids must be unique")
+        dup = next(i for k, i in enumerate(ids) if i in ids[:k])
+        raise ValueError(f"nodes: expected unique ids, got {dup!r} more than once")
     known = set(ids)
     for j, e in enumerate(edges):
         if len(e) < 2 or e[0] not in known or e[1] not in known:

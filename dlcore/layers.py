@@ -85,16 +85,24 @@ class Linear(Layer):
             raise ValueError(f"x: expected shape (N, {self.in_features}), got shape {x.shape}")
         out = x @ self.params["W"]
         if "b" in self.params:
-            out = out + self.params["b"]
+            out += self.params["b"]                   # in place: out is a fresh array
         self.cache = {"x": x, "out": out}
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, need_input_grad=True):
+        """Store dL/dW and dL/db in ``grads`` and return dL/dx.
+
+        With ``need_input_grad=False`` the last matrix product is skipped and None is
+        returned: the first layer of a network never needs the gradient of the data,
+        which is also why PyTorch does not compute it for inputs without ``requires_grad``.
+        """
         dout = self._check_dout(dout)
         x = self.cache["x"]
         self.grads = {"W": x.T @ dout}                 # (in, N) @ (N, out) = shape of W
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=0)         # b is broadcast over the batch
+        if not need_input_grad:
+            return None
         return dout @ self.params["W"].T              # (N, out) @ (out, in)
 
     def __repr__(self):
@@ -126,11 +134,12 @@ class _Elementwise(Layer):
 class ReLU(_Elementwise):
     """max(0, x); backward passes dout where x > 0 (derivative 0 at x = 0, as in PyTorch)."""
 
+    # z was validated by forward: compute F.relu / F.relu_grad without checking it again
     def _f(self, z):
-        return F.relu(z)
+        return np.maximum(z, 0.0)
 
     def _df(self, z):
-        return F.relu_grad(z)
+        return (z > 0).astype(np.float64)
 
 
 class LeakyReLU(_Elementwise):
@@ -165,7 +174,7 @@ class Tanh(_Elementwise):
     """tanh(x); backward uses 1 - tanh^2 from the cached output."""
 
     def _f(self, z):
-        return F.tanh(z)
+        return np.tanh(z)                              # F.tanh without re-validating z
 
     def _df(self, z):
         t = self.cache["out"]
@@ -253,9 +262,18 @@ class Sequential(Layer):
         self.cache = {"out": x}
         return x
 
-    def backward(self, dout):
+    def backward(self, dout, need_input_grad=True):
+        """Backpropagate through the layers in reverse order and return dL/dx.
+
+        With ``need_input_grad=False``, when the first layer is a ``Linear``, its input
+        gradient (one matrix product that training never uses) is skipped and None is
+        returned; every parameter gradient is computed as before.
+        """
         dout = self._check_dout(dout)
-        for layer in reversed(self.layers):
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not need_input_grad and isinstance(layer, Linear):
+                return layer.backward(dout, need_input_grad=False)
             dout = layer.backward(dout)
         return dout
 

@@ -99,8 +99,11 @@ def softmax_cross_entropy(logits, y):
     if n == 0 or c == 0:
         raise ValueError(f"logits: expected shape (N, C) with N, C >= 1, got shape {logits.shape}")
     y_arr = np.asarray(y)
-    if y_arr.ndim == 1:
-        target = one_hot(as_class_indices(y_arr, "y", n, c), c)
+    hard = y_arr.ndim == 1
+    if hard:
+        labels = as_class_indices(y_arr, "y", n, c)
+        target = np.zeros((n, c))                      # one_hot(labels, c), without re-checking labels
+        target[np.arange(n), labels] = 1.0
     elif y_arr.ndim == 2:
         target = as_float_array(y_arr, "y")
         check_same_shape(logits, target, "logits", "y")
@@ -111,7 +114,16 @@ def softmax_cross_entropy(logits, y):
             raise ValueError(f"y: expected each row of the target distribution to sum to 1, got a row summing to {float(worst)!r}")
     else:
         raise ValueError(f"y: expected class indices of shape ({n},) or a distribution of shape ({n}, {c}), got shape {y_arr.shape}")
-    logp = log_softmax(logits, axis=1)
+    # log_softmax(logits, axis=1) and softmax(logits, axis=1), sharing one max shift and one exp
+    # (the same operations as those two functions, so the same bits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=1, keepdims=True)
+    logp = shifted - np.log(s)
     loss = -np.sum(target * logp) / n
-    grad = (softmax(logits, axis=1) * target.sum(axis=1, keepdims=True) - target) / n
-    return float(loss), grad
+    p = e / s
+    if not hard:                                       # rows of a one-hot target sum to exactly 1
+        p *= target.sum(axis=1, keepdims=True)
+    p -= target
+    p /= n
+    return float(loss), p

@@ -19,9 +19,24 @@ from ._validate import as_float_array, check_finite, check_positive, check_unit_
 __all__ = ["Optimizer", "SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
 
 
+def _sub_scaled(p, lr, d, scratch):
+    """p -= lr * d in place, the product written into a reused scratch array instead of a
+    new temporary on every step (same operations, same rounding as ``p -= lr * d``)."""
+    if p.ndim == 0 or np.ndim(d) == 0:
+        p -= lr * d
+        return
+    key = p.shape
+    tmp = scratch.get(key)
+    if tmp is None:
+        tmp = scratch[key] = np.empty(p.shape)
+    np.multiply(d, lr, out=tmp)
+    p -= tmp
+
+
 class Optimizer:
     def __init__(self, lr, record=False):
         self.lr = check_positive(lr, "lr", allow_zero=True)
+        self._scratch: dict[tuple, np.ndarray] = {}  # per-shape temporaries, reused across steps
         self.state: dict[str, dict] = {}
         self.record = bool(record)
         self.history: list[dict[str, dict]] = []
@@ -90,10 +105,13 @@ class SGD(Optimizer):
             else:
                 buf = state["momentum_buffer"]
                 buf *= self.momentum
-                buf += (1.0 - self.dampening) * g
+                if self.dampening:
+                    buf += (1.0 - self.dampening) * g
+                else:
+                    buf += g                            # (1 - 0) * g is g: skip the temporary
             buf = state["momentum_buffer"]
             d = g + self.momentum * buf if self.nesterov else buf
-        p -= self.lr * d
+        _sub_scaled(p, self.lr, d, self._scratch)
         return {"direction": d} if self.record else None
 
 

@@ -61,6 +61,19 @@ def _softmax_backward(p, dp):
     return p * (dp - np.sum(dp * p, axis=1, keepdims=True))
 
 
+def _ratio(num, den):
+    """num / den per class, and 0 where den == 0.
+
+    den = 0 happens only for eps = 0 and a class that is absent from the target and whose
+    softmax mass underflowed to exactly 0 (logits some 745 apart). Then num = 0 too, and for any
+    positive mass the exact ratio is 0 (the overlap with an absent class is 0), as is its
+    derivative, so 0 is the limit; computing 0 / 0 would give NaN.
+    """
+    out = np.zeros_like(num)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
 def _class_sums(x):
     """Sum over every axis except the class axis 1: (N, C, *spatial) -> (C,)."""
     return np.sum(x, axis=(0,) + tuple(range(2, x.ndim)))
@@ -83,7 +96,7 @@ def weighted_cross_entropy(logits, y, weight):
     if w.shape != (c,):
         raise ValueError(f"weight: expected shape ({c},) (one weight per class), got shape {w.shape}")
     if np.any(w < 0):
-        raise ValueError(f"weight: expected non-negative class weights, got {w.min()!r}")
+        raise ValueError(f"weight: expected non-negative class weights, got {float(w.min())!r}")
     wy = w[labels]  # (N, *spatial)
     total = wy.sum()
     if total <= 0:
@@ -132,8 +145,10 @@ def soft_dice_loss(logits, target, eps=1e-5):
     Gradient: dloss/dP_c = -(1/C) (2 G_c (S_c + eps) - (2 I_c + eps)) / (S_c + eps)^2,
     then the softmax chain rule over the class axis.
 
-    ``eps`` >= 0 smooths the ratio (numerator and denominator). With eps = 0 a class is
-    still defined, since softmax puts positive mass on every class, so S_c > 0.
+    ``eps`` >= 0 smooths the ratio (numerator and denominator). With eps = 0 a class that is
+    absent from the target scores D_c = 0 (its overlap is 0 while softmax gives it positive
+    mass); if that mass underflows to exactly 0 (extreme logits), D_c = 0 and its gradient 0
+    are used, the limit, instead of 0/0.
     """
     logits, labels, c = _check_logits_target(logits, target)
     eps = check_positive(eps, "eps", allow_zero=True)
@@ -142,9 +157,12 @@ def soft_dice_loss(logits, target, eps=1e-5):
     inter = _class_sums(p * g)
     s = _class_sums(p) + _class_sums(g)
     num, den = 2.0 * inter + eps, s + eps
-    loss = 1.0 - np.mean(num / den)
+    ratio = _ratio(num, den)
+    loss = 1.0 - np.mean(ratio)
     shape = (1, c) + (1,) * (logits.ndim - 2)
-    dp = -(2.0 * g * den.reshape(shape) - num.reshape(shape)) / (den.reshape(shape) ** 2) / c
+    # -(2 G (S + eps) - (2 I + eps)) / (S + eps)^2 / C, written as -(2 G - D) / (S + eps) / C so that
+    # a tiny S + eps cannot underflow when squared (G = 0 and D = 0 for such a class)
+    dp = -_ratio(2.0 * g - ratio.reshape(shape), np.broadcast_to(den.reshape(shape), g.shape)) / c
     return float(loss), _softmax_backward(p, dp)
 
 
@@ -156,7 +174,9 @@ def soft_iou_loss(logits, target, eps=1e-5):
         I_c = sum P_c G_c,   U_c = sum P_c + sum G_c - I_c,   J_c = (I_c + eps) / (U_c + eps)
         loss = 1 - (1/C) sum_c J_c
     Gradient: dJ_c/dP_c = (G_c (U_c + eps) - (I_c + eps)(1 - G_c)) / (U_c + eps)^2, times -1/C,
-    then the softmax chain rule over the class axis.
+    then the softmax chain rule over the class axis. With eps = 0, a class absent from the target
+    whose softmax mass underflows to exactly 0 gets J_c = 0 and gradient 0 (the limit), as in
+    :func:`soft_dice_loss`.
     """
     logits, labels, c = _check_logits_target(logits, target)
     eps = check_positive(eps, "eps", allow_zero=True)
@@ -165,10 +185,11 @@ def soft_iou_loss(logits, target, eps=1e-5):
     inter = _class_sums(p * g)
     union = _class_sums(p) + _class_sums(g) - inter
     num, den = inter + eps, union + eps
-    loss = 1.0 - np.mean(num / den)
+    ratio = _ratio(num, den)
+    loss = 1.0 - np.mean(ratio)
     shape = (1, c) + (1,) * (logits.ndim - 2)
-    num, den = num.reshape(shape), den.reshape(shape)
-    dp = -(g * den - num * (1.0 - g)) / den**2 / c
+    # (G (U + eps) - (I + eps)(1 - G)) / (U + eps)^2 = (G - J (1 - G)) / (U + eps), times -1/C
+    dp = -_ratio(g - ratio.reshape(shape) * (1.0 - g), np.broadcast_to(den.reshape(shape), g.shape)) / c
     return float(loss), _softmax_backward(p, dp)
 
 
@@ -178,9 +199,9 @@ def hard_dice(pred, target, n_classes):
     An evaluation metric (piecewise constant, no gradient). A class absent from both
     maps scores 1. Returns a (n_classes,) array.
     """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 1:
+        raise ValueError(f"n_classes: expected a positive integer, got {n_classes!r}")
     n_classes = int(n_classes)
-    if n_classes < 1:
-        raise ValueError(f"n_classes: expected a positive integer, got {n_classes}")
     a, b = np.asarray(pred), np.asarray(target)
     if a.shape != b.shape:
         raise ValueError(f"target: expected shape {a.shape} (the shape of pred), got shape {b.shape}")

@@ -5,6 +5,8 @@ import random
 
 import numpy as np
 
+from ._validate import as_float_array
+
 __all__ = ["seed", "table", "fmt", "to_torch"]
 
 
@@ -15,6 +17,8 @@ def seed(s: int = 0) -> np.random.Generator:
     Printing is rounded (``precision=6``, no scientific surprises for small arrays) so
     stored notebook outputs do not depend on the last bits of a float.
     """
+    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+        raise ValueError(f"s: expected a non-negative integer seed, got {s!r}")
     random.seed(s)
     np.random.seed(s)
     np.set_printoptions(precision=6, suppress=True, linewidth=100)
@@ -52,6 +56,10 @@ def table(rows, headers, digits=6) -> str:
     Floats are rounded with ``fmt`` so the table is stable across machines; the
     notebooks print it, which keeps it readable on the website and checkable by nbval.
     """
+    rows = [list(row) for row in rows]
+    for i, row in enumerate(rows):
+        if len(row) != len(headers):
+            raise ValueError(f"rows[{i}]: expected {len(headers)} values (one per header), got {len(row)}")
     cells = [[str(h) for h in headers]] + [[fmt(v, digits) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
@@ -68,4 +76,5 @@ def to_torch(a, grad=False):
     """
     import torch
 
-    return torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64, requires_grad=bool(grad))
+    arr = as_float_array(a, "a", allow_nonfinite=True)   # rejects complex, object, strings
+    return torch.tensor(arr, dtype=torch.float64, requires_grad=bool(grad))

@@ -344,3 +344,22 @@ def test_property_activation_layers_match_torch(n, data):
         out_t, dx_t = run_torch(tmake(), x, dout)
         assert_allclose(ours.forward(x), out_t, rtol=RTOL, atol=1e-300)
         assert_allclose(ours.backward(dout), dx_t, rtol=RTOL, atol=DERIV_ATOL * 10)
+
+
+def test_backward_can_skip_the_input_gradient():
+    """need_input_grad=False skips dL/dx of the first Linear (returns None) and leaves every
+    parameter gradient bit-identical."""
+    rng = np.random.default_rng(3)
+    x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    net = L.Sequential(L.Linear(4, 3, rng=0), L.Tanh(), L.Linear(3, 2, rng=1))
+    net.forward(x)
+    dx = net.backward(dout)
+    full = {k: v.copy() for k, v in net.grads.items()}
+    net.forward(x)
+    assert dx is not None and net.backward(dout, need_input_grad=False) is None
+    for k, v in net.grads.items():
+        assert np.array_equal(v, full[k])
+    # a network that starts with an activation still returns dL/dx
+    act_first = L.Sequential(L.Tanh(), L.Linear(4, 2, rng=0))
+    act_first.forward(x)
+    assert act_first.backward(dout, need_input_grad=False).shape == x.shape

@@ -344,3 +344,274 @@ def test_gradcheck_validation():
         gradcheck.relative_error(np.array(["x"]), np.zeros(1))
     with raises(r"^x: expected finite values"):
         gradcheck.check_layer(L.ReLU(), np.array([[NAN]]))
+
+
+# ---------------------------------------------------------------- hyperparameters that are not numbers
+
+@pytest.mark.parametrize("make,name", [
+    (lambda v: optim.SGD(lr=v), "lr"),
+    (lambda v: optim.Adam(eps=v), "eps"),
+    (lambda v: optim.RMSProp(alpha=v), "alpha"),
+    (lambda v: L.Dropout(p=v), "p"),
+    (lambda v: L.LeakyReLU(v), "alpha"),
+    (lambda v: F.elu(np.zeros(2), alpha=v), "alpha"),
+    (lambda v: gradcheck.numerical_gradient(np.sum, np.zeros(2), h=v), "h"),
+], ids=["SGD.lr", "Adam.eps", "RMSProp.alpha", "Dropout.p", "LeakyReLU.alpha", "elu.alpha", "numerical_gradient.h"])
+@pytest.mark.parametrize("bad,got", [("0.1", r"str '0.1'"), (None, "NoneType None"), (1j, r"complex 1j"),
+                                     (True, "bool True"), (np.ones(2), r"ndarray array\(\[1., 1.\]\)")])
+def test_scalar_hyperparameters_must_be_real_numbers(make, name, bad, got):
+    with raises(rf"^{name}: expected a real number, got {got}"):
+        make(bad)
+
+
+# ---------------------------------------------------------------- segmentation
+
+from dlcore import segmentation as seg  # noqa: E402
+
+SEG_LOSSES = {
+    "soft_dice_loss": lambda z, y: seg.soft_dice_loss(z, y),
+    "soft_iou_loss": lambda z, y: seg.soft_iou_loss(z, y),
+    "weighted_cross_entropy": lambda z, y: seg.weighted_cross_entropy(z, y, np.ones(3)),
+    "bootstrapped_cross_entropy": lambda z, y: seg.bootstrapped_cross_entropy(z, y, 3),
+}
+
+
+@pytest.mark.parametrize("fn", SEG_LOSSES.values(), ids=list(SEG_LOSSES))
+@pytest.mark.parametrize("logits,msg", [
+    (np.zeros((2, 3, 4), dtype=object), r"^logits: expected a real numeric array, got dtype object"),
+    (np.zeros((2, 3, 4), dtype=complex), r"^logits: expected a real array, got complex dtype complex128"),
+    (np.full((2, 3, 4), "a"), r"^logits: expected a real numeric array, got dtype <U1"),
+    (np.full((2, 3, 4), INF), r"^logits: expected finite values, got inf"),
+    (np.full((2, 3, 4), -INF), r"^logits: expected finite values, got inf"),
+    (np.zeros((2, 0, 4)), r"^logits: expected shape \(N, C, \*spatial\) with no zero-length axis, got shape \(2, 0, 4\)"),
+    (np.zeros((2, 3, 0)), r"^logits: expected shape \(N, C, \*spatial\) with no zero-length axis, got shape \(2, 3, 0\)"),
+    (np.zeros(3), r"^logits: expected at least 2 dimension\(s\), got shape \(3,\)"),
+], ids=["object", "complex", "str", "inf", "-inf", "C=0", "W=0", "1-D"])
+def test_segmentation_bad_logits(fn, logits, msg):
+    with raises(msg):
+        fn(logits, np.zeros((2, 4), dtype=np.int64))
+
+
+@pytest.mark.parametrize("fn", SEG_LOSSES.values(), ids=list(SEG_LOSSES))
+@pytest.mark.parametrize("target,msg", [
+    (np.full((2, 4), 1.5), r"^target: expected integer class indices, got non-integer floats"),   # no silent truncation to 1
+    (np.full((2, 4), NAN), r"^target: expected integer class indices, got non-integer floats"),
+    (np.full((2, 4), INF), r"^target: expected integer class indices, got non-integer floats"),
+    (np.zeros((2, 4), dtype=bool), r"^target: expected integer class indices, got dtype bool"),
+    (np.zeros((2, 4), dtype=object), r"^target: expected integer class indices, got dtype object"),
+    (np.zeros((2, 4), dtype=complex), r"^target: expected integer class indices, got dtype complex128"),
+    (np.full((2, 4), 3), r"^target: expected class indices in \[0, 2\], got 3"),
+    (np.full((2, 4), -1), r"^target: expected class indices in \[0, 2\], got -1"),
+    (np.zeros((2, 4, 1), dtype=np.int64), r"^target: expected class labels of shape \(2, 4\) .*got shape \(2, 4, 1\)"),
+    (np.zeros((4, 2), dtype=np.int64), r"^target: expected class labels of shape \(2, 4\) .*got shape \(4, 2\)"),
+], ids=["1.5", "nan", "inf", "bool", "object", "complex", "too-large", "negative", "extra-axis", "transposed"])
+def test_segmentation_bad_targets(fn, target, msg):
+    with raises(msg):
+        fn(np.zeros((2, 3, 4)), target)
+
+
+def test_segmentation_whole_number_float_targets_are_accepted():
+    z, y = np.zeros((2, 3, 4)), np.array([[0, 1, 2, 0], [1, 1, 2, 0]])
+    for fn in SEG_LOSSES.values():
+        assert fn(z, y.astype(np.float64))[0] == fn(z, y)[0]
+
+
+@pytest.mark.parametrize("weight,msg", [
+    (np.array([NAN, 1.0, 1.0]), r"^weight: expected finite values, got NaN"),
+    (np.array([INF, 1.0, 1.0]), r"^weight: expected finite values, got inf"),
+    (np.ones(3, dtype=complex), r"^weight: expected a real array, got complex"),
+    (np.array([None, 1.0, 1.0]), r"^weight: expected a real numeric array, got dtype object"),
+    (np.ones((1, 3)), r"^weight: expected a 1-D array, got shape \(1, 3\)"),
+    (np.ones(2), r"^weight: expected shape \(3,\) \(one weight per class\), got shape \(2,\)"),
+    (np.array([1.0, -0.5, 1.0]), r"^weight: expected non-negative class weights, got -0.5"),
+])
+def test_weighted_cross_entropy_bad_weight(weight, msg):
+    with raises(msg):
+        seg.weighted_cross_entropy(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64), weight)
+
+
+@pytest.mark.parametrize("k", [0, 9, -1, 2.0, 1.5, True, "2", None])
+def test_bootstrapped_k(k):
+    with raises(rf"^k: expected an integer number of pixels in \[1, 8\], got {k!r}"):
+        seg.bootstrapped_cross_entropy(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64), k)
+
+
+@pytest.mark.parametrize("fn", [seg.soft_dice_loss, seg.soft_iou_loss])
+@pytest.mark.parametrize("eps,msg", [(-1e-5, r"got -1e-05"), (NAN, "got nan"), (INF, "got inf")])
+def test_region_loss_eps(fn, eps, msg):
+    with raises(rf"^eps: expected a finite number >= 0, {msg}"):
+        fn(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64), eps=eps)
+    with raises(r"^eps: expected a real number, got str '0.1'"):
+        fn(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64), eps="0.1")
+
+
+@pytest.mark.parametrize("args,msg", [
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 0), r"^n_classes: expected a positive integer, got 0"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 2.5), r"^n_classes: expected a positive integer, got 2.5"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), "3"), r"^n_classes: expected a positive integer, got '3'"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), True), r"^n_classes: expected a positive integer, got True"),
+    ((np.array([0, 1.5, 1]), np.zeros(3, dtype=int), 3), r"^pred: expected integer class indices, got non-integer floats"),
+    ((np.zeros(3, dtype=int), np.array([0, 3, 1]), 3), r"^target: expected class indices in \[0, 2\], got 3"),
+    ((np.array([0, -1, 1]), np.zeros(3, dtype=int), 3), r"^pred: expected class indices in \[0, 2\], got -1"),
+    ((np.zeros(3, dtype=object), np.zeros(3, dtype=int), 3), r"^pred: expected integer class indices, got dtype object"),
+    ((np.zeros(3, dtype=int), np.zeros(4, dtype=int), 3), r"^target: expected shape \(3,\) \(the shape of pred\), got shape \(4,\)"),
+])
+def test_hard_dice_bad_inputs(args, msg):
+    with raises(msg):
+        seg.hard_dice(*args)
+
+
+# ---------------------------------------------------------------- autodiff
+
+from dlcore import autodiff as ad  # noqa: E402
+
+
+@pytest.mark.parametrize("make", [ad.Value, ad.Dual, lambda v: ad.Dual(1.0, v), lambda v: ad.Value(1.0) + v,
+                                  lambda v: ad.Dual(1.0) * v, lambda v: ad.Value(2.0) ** v,
+                                  ad.exp, ad.log, ad.tanh, ad.sigmoid, lambda v: ad.grad_forward(ad.exp, [v]),
+                                  lambda v: ad.grad_reverse(ad.exp, [v])],
+                         ids=["Value", "Dual.val", "Dual.dot", "Value+", "Dual*", "Value**", "exp", "log", "tanh",
+                              "sigmoid", "grad_forward", "grad_reverse"])
+@pytest.mark.parametrize("bad,msg", [
+    (NAN, "expected a finite number, got nan"), (INF, "expected a finite number, got inf"),
+    ("1.0", "expected a real number, got str '1.0'"), (1 + 2j, r"expected a real number, got complex \(1\+2j\)"),
+    (None, "expected a real number, got NoneType None"), (True, "expected a real number, got bool True"),
+    (np.array([1.0, 2.0]), r"expected a real number, got ndarray array\(\[1., 2.\]\)"),
+], ids=["nan", "inf", "str", "complex", "None", "bool", "array"])
+def test_autodiff_rejects_non_numbers(make, bad, msg):
+    with raises(rf"^(data|val|dot|other|exponent|x|xs\[0\]): {msg}"):
+        make(bad)
+
+
+def test_autodiff_accepts_numpy_scalars():
+    assert ad.Value(np.int64(3)).data == 3.0 and ad.Dual(np.float32(0.5), np.int32(1)).dot == 1.0
+
+
+@pytest.mark.parametrize("expr,msg", [
+    (lambda: ad.Value(1.0) / 0, r"^other: expected a nonzero divisor, got a Value with data 0.0"),
+    (lambda: 1.0 / ad.Value(0.0), r"^other: expected a nonzero divisor, got a Value with data 0.0"),
+    (lambda: ad.Dual(1.0) / 0.0, r"^other: expected a nonzero divisor, got a Dual with value 0.0"),
+    (lambda: ad.Value(-1.0).log(), r"^log: expected a positive argument, got -1.0"),
+    (lambda: ad.log(ad.Dual(0.0)), r"^log: expected a positive argument, got 0.0"),
+    (lambda: ad.log(-2.0), r"^log: expected a positive argument, got -2.0"),
+    (lambda: ad.exp(1000.0), r"^exp: expected an argument <= 709.783 .* got 1000.0"),
+    (lambda: ad.Value(710.0).exp(), r"^exp: expected an argument <= 709.783 .* got 710.0"),
+    (lambda: ad.Dual(800.0).exp(), r"^exp: expected an argument <= 709.783 .* got 800.0"),
+    (lambda: ad.Value(-2.0) ** 0.5, r"^exponent: expected an integer exponent for a negative base, got base -2.0 and exponent 0.5"),
+    (lambda: ad.Dual(-2.0) ** 1.5, r"^exponent: expected an integer exponent for a negative base"),
+    (lambda: ad.Value(0.0) ** -1, r"^exponent: expected an exponent >= 0 for a base of 0, got -1.0"),
+    (lambda: ad.Value(10.0) ** 400, r"^exponent: 10.0 \*\* 400.0 overflows float64"),
+    (lambda: ad.Dual(0.0, 1.0) ** 0.5, r"^exponent: the derivative of x \*\* 0.5 at x = 0 is infinite"),
+    (lambda: ad.grad_reverse(lambda x: x ** 0.5, [0.0]), r"^exponent: the derivative of x \*\* 0.5 at x = 0 is infinite"),
+    (lambda: ad.grad_forward(lambda x: x, []), r"^xs: expected at least one input"),
+    (lambda: ad.grad_forward(lambda x: 1.0, [1.0]), r"^f: expected it to return a Dual for Dual inputs, got float"),
+    (lambda: ad.grad_reverse(lambda x: 1.0, [1.0]), r"^f: expected it to return a Value for Value inputs, got float"),
+    (lambda: ad.sym_diff(("^", "x", 2), "x"), r"^expression: expected a number, a variable name or \(op, a, b\) .* got \('\^', 'x', 2\)"),
+    (lambda: ad.sym_eval(("+", "x", "y"), {"x": 1.0}), r"^env: no value for variable 'y'"),
+    (lambda: ad.sym_size(True), r"^expression: booleans are not numbers"),
+    (lambda: ad.value_graph(1.0), r"^root: expected a Value, got float"),
+])
+def test_autodiff_domain_errors(expr, msg):
+    with raises(msg):
+        expr()
+
+
+def test_pow_zero_exponent_has_zero_derivative_at_zero():
+    # torch.pow's backward special-cases exponent 0: d/dx x^0 = 0, also at x = 0 (no 0 ** -1)
+    assert ad.grad_reverse(lambda x: x ** 0, [0.0]) == (1.0, [0.0])
+    assert ad.grad_forward(lambda x: x ** 0, [0.0]) == (1.0, [0.0])
+    assert (ad.Dual(0.0) ** 0.5).val == 0.0   # a constant (dot = 0) needs no derivative
+
+
+# ---------------------------------------------------------------- graphs
+
+from dlcore import graphs  # noqa: E402
+
+
+@pytest.mark.parametrize("nodes,edges,msg", [
+    ([], [], r"^nodes: expected a non-empty list of dicts with keys 'id' and 'text'"),
+    ("ab", [], r"^nodes: expected a non-empty list"),
+    ([{"id": 1}], [], r"^nodes\[0\]: expected a dict with keys 'id' and 'text', got \{'id': 1\}"),
+    (["a"], [], r"^nodes\[0\]: expected a dict with keys 'id' and 'text', got 'a'"),
+    ([{"id": 1, "text": "a", "kind": "nope"}], [], r"^nodes\[0\]: kind must be one of \[.*\], got 'nope'"),
+    ([{"id": 1, "text": "a"}, {"id": 1, "text": "b"}], [], r"^nodes: expected unique ids, got 1 more than once"),
+    ([{"id": 1, "text": "a"}], [(1, 2)], r"^edges\[0\]: expected \(source_id, target_id\[, label\]\) of known nodes, got \(1, 2\)"),
+    ([{"id": 1, "text": "a"}], [(1,)], r"^edges\[0\]: expected .* got \(1,\)"),
+    ([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}], [(1, 2), (2, 1)], r"^edges: the graph has a cycle"),
+])
+def test_graph_layout_bad_inputs(nodes, edges, msg):
+    with raises(msg):
+        graphs.layout(nodes, edges)
+
+
+def test_graph_wrap_and_pos():
+    with raises(r"^max_columns: expected a positive integer, got 0"):
+        graphs.wrap_columns({1: (0, 0)}, 0)
+    with raises(r"^pos: no position for nodes \[2\]"):
+        graphs.draw_dag([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}], [], pos={1: (0, 0)})
+
+
+# ---------------------------------------------------------------- gradcheck (additions)
+
+def test_gradcheck_more_bad_inputs():
+    with raises(r"^x: expected finite values, got NaN"):
+        gradcheck.numerical_gradient(np.sum, np.array([1.0, NAN]))
+    with raises(r"^x: expected finite values, got inf"):
+        gradcheck.numerical_gradient(np.sum, np.array([1.0, INF]))
+    with raises(r"^x: expected a float64 array .* got dtype complex128"):
+        gradcheck.numerical_gradient(np.sum, np.array([1j]))
+    with raises(r"^a: expected a real array, got complex"):
+        gradcheck.relative_error(np.array([1j]), np.zeros(1))
+    with raises(r"^b: expected a real numeric array, got dtype object"):
+        gradcheck.relative_error(np.zeros(1), np.array([None]))
+    with raises(r"^layer: expected a dlcore Layer \(forward, backward, params\), got ufunc"):
+        gradcheck.check_layer(np.tanh, np.zeros((1, 2)))
+    with raises(r"^x: expected a real array, got complex"):
+        gradcheck.check_layer(L.ReLU(), np.ones((2, 2)) + 0j)
+    with raises(r"^dout: expected shape \(2, 2\) \(the shape of the layer's output\), got shape \(3,\)"):
+        gradcheck.check_layer(L.ReLU(), np.ones((2, 2)), dout=np.ones(3))
+
+
+# ---------------------------------------------------------------- data and utils
+
+from dlcore import data, utils  # noqa: E402
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: data.blobs(n=0), r"^n: expected a positive integer, got 0"),
+    (lambda: data.blobs(n=-1), r"^n: expected a positive integer, got -1"),
+    (lambda: data.blobs(n=2.5), r"^n: expected a positive integer, got 2.5"),
+    (lambda: data.blobs(n_classes=0), r"^n_classes: expected a positive integer, got 0"),
+    (lambda: data.blobs(dim=1), r"^dim: expected an integer >= 2, got 1"),
+    (lambda: data.blobs(spread=NAN), r"^spread: expected a finite number >= 0, got nan"),
+    (lambda: data.spirals(n_classes=0), r"^n_classes: expected a positive integer, got 0"),
+    (lambda: data.spirals(noise=-1.0), r"^noise: expected a finite number >= 0, got -1.0"),
+    (lambda: data.xor(n=-1), r"^n: expected a positive integer, got -1"),
+    (lambda: data.xor(noise=INF), r"^noise: expected a finite number >= 0, got inf"),
+    (lambda: data.toy_segmentation(16.5), r"^size: expected an integer >= 16"),
+    (lambda: data.blobs(rng="a"), r"^rng: expected a seed or a numpy.random.Generator, got 'a'"),
+], ids=["n=0", "n=-1", "n=2.5", "n_classes=0", "dim=1", "spread=nan", "spirals.n_classes=0", "noise<0",
+        "xor.n=-1", "xor.noise=inf", "size=16.5", "rng=str"])
+def test_data_bad_arguments(call, msg):
+    with raises(msg):
+        call()
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (np.array([1 + 2j]), r"^a: expected a real array, got complex"),          # silently drops the imaginary part
+    (np.array([None, 1.0]), r"^a: expected a real numeric array, got dtype object"),   # None silently becomes nan
+    ("a", r"^a: expected a real numeric array, got dtype <U1"),
+])
+def test_to_torch_bad_arguments(bad, msg):
+    with raises(msg):
+        utils.to_torch(bad)
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: utils.seed(1.5), r"^s: expected a non-negative integer seed, got 1.5"),
+    (lambda: utils.seed(-1), r"^s: expected a non-negative integer seed, got -1"),
+    (lambda: utils.table([[1, 2]], ["a"]), r"^rows\[0\]: expected 1 values \(one per header\), got 2"),
+], ids=["seed=1.5", "seed=-1", "table-row-length"])
+def test_utils_bad_arguments(call, msg):
+    with raises(msg):
+        call()

@@ -1,0 +1,118 @@
+"""Shared helpers for the benchmarks: timing, machine description, plain-text tables."""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def median_time(fn, *, repeat: int, warmup: int, number: int = 1) -> float:
+    """Median wall time in seconds of ``fn()`` over ``repeat`` timed runs after ``warmup`` untimed ones.
+
+    Each timed run calls ``fn`` ``number`` times and is divided by ``number``, so very short
+    calls are not dominated by the clock's resolution.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    clock = time.perf_counter
+    for _ in range(repeat):
+        t0 = clock()
+        for _ in range(number):
+            fn()
+        times.append((clock() - t0) / number)
+    return statistics.median(times)
+
+
+def table(headers, rows, aligns=None) -> str:
+    """A plain-text table (also valid Markdown) with right-aligned numbers."""
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)]
+    aligns = aligns or ["<"] + [">"] * (len(headers) - 1)
+    def fmt(r):
+        return "| " + " | ".join(f"{c:{a}{w}}" for c, a, w in zip(r, aligns, widths)) + " |"
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if a == ">" else ("-" * (w + 2)) for a, w in zip(aligns, widths)) + "|"
+    return "\n".join([fmt([str(h) for h in headers]), sep, *(fmt(r) for r in cells)])
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _openblas_threads():
+    """Threads of NumPy's OpenBLAS via its C API (when threadpoolctl is not installed)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln}
+    except OSError:
+        return None
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sym in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            f = getattr(lib, sym, None)
+            if f is not None:
+                f.restype = ctypes.c_int
+                return int(f())
+    return None
+
+
+def blas_info() -> dict:
+    """BLAS name/version and thread count of NumPy (threadpoolctl if installed, else OpenBLAS's C API)."""
+    info = {"name": "?", "version": "?", "threads": None, "threadpoolctl": None}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["name"], info["version"] = blas.get("name", "?"), blas.get("version", "?")
+    except Exception:  # older NumPy: no dict mode
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        pools = threadpool_info()
+        info["threadpoolctl"] = [
+            f"{p.get('internal_api')} {p.get('version')} threads={p.get('num_threads')} arch={p.get('architecture')}"
+            for p in pools]
+        for p in pools:
+            if p.get("user_api") == "blas":
+                info["threads"] = p.get("num_threads")
+                break
+    except ImportError:
+        pass
+    if info["threads"] is None:
+        info["threads"] = _openblas_threads()
+    return info
+
+
+def machine_lines(torch_mod=None) -> list[str]:
+    b = blas_info()
+    lines = [
+        f"CPU: {_cpu_model()} ({os.cpu_count()} logical cores visible)",
+        f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS {b['name']} {b['version']} "
+        f"({b['threads'] if b['threads'] is not None else '?'} threads)",
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(not set)')}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(not set)')}",
+    ]
+    if b["threadpoolctl"]:
+        lines.append("threadpoolctl: " + "; ".join(b["threadpoolctl"]))
+    else:
+        lines.append("threadpoolctl: not installed (thread count read from OpenBLAS's C API)")
+    if torch_mod is not None:
+        lines.append(f"PyTorch {torch_mod.__version__} (CPU, eager), torch threads = {torch_mod.get_num_threads()}")
+    return lines
+
+
+def fmt_us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f}"
