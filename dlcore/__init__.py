@@ -10,12 +10,13 @@ Modules (named by topic):
 * ``dlcore.autodiff``: a scalar reverse-mode ``Value`` and forward-mode ``Dual`` (micrograd-style);
 * ``dlcore.graphs``: draw small computational graphs (DAGs) with matplotlib;
 * ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
+* ``dlcore.check``: self-check exercises, checkers a reader runs on their own implementation;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets, figure style.
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "seed", "table", "__version__"]
