@@ -3,7 +3,9 @@ from __future__ import annotations
 
 __all__ = ["use_book_style", "COLORS"]
 
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies (and in greyscale
+# the first ones differ in lightness)
+COLORS = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000"]
 
 
 def use_book_style():
