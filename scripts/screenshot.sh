@@ -6,12 +6,12 @@
 # The site loads MathJax from a CDN. Without network access, set MATHJAX_ES5 to the es5/
 # folder of a local MathJax 3 (e.g. from `npm pack mathjax@3`) and the pages are
 # screenshotted from a temporary copy that loads that one instead.
-# WIDTH and HEIGHT (default 1280 x 2400) set the window size; a chapter is 25,000-35,000 px tall,
+# SITE (default _build/html) is the built site to read. WIDTH and HEIGHT (default 1280 x 2400) set the window size; a chapter is 25,000-35,000 px tall,
 # so take HEIGHT=36000 and crop the PNG into tiles to read it.
 set -euo pipefail
 out=$1; shift
 mkdir -p "$out"
-site=$(realpath _build/html)
+site=$(realpath "${SITE:-_build/html}")
 if [ -n "${MATHJAX_ES5:-}" ]; then
   tmp=$(mktemp -d); cp -r "$site/." "$tmp/"; cp -r "$MATHJAX_ES5" "$tmp/_static/mathjax-es5"
   find "$tmp" -name '*.html' | while read -r f; do
