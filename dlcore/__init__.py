@@ -11,12 +11,13 @@ Modules (named by topic):
 * ``dlcore.graphs``: draw small computational graphs (DAGs) with matplotlib;
 * ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
 * ``dlcore.check``: self-check exercises, checkers a reader runs on their own implementation;
+* ``dlcore.training``: ``mlp`` (build an MLP) and ``fit`` (the mini-batch training loop every chapter uses);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets, figure style.
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "seed", "table", "__version__"]

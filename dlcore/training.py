@@ -1,0 +1,130 @@
+"""A small training loop shared by the chapters, so that no notebook re-implements one.
+
+``mlp`` builds a ``Sequential`` multi-layer perceptron; ``fit`` trains any dlcore model with
+any dlcore optimizer on a loss from ``dlcore.losses`` by mini-batch gradient descent and
+returns the loss curve (and, when validation data are given, the validation curve).
+
+Each step is the textbook one: forward, loss and its gradient, backward, optimizer step::
+
+    out = model.forward(xb, train=True)
+    loss, dout = loss_fn(out, yb)
+    model.backward(dout, need_input_grad=False)
+    optimizer.step(model.params, model.grads)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import layers as _layers
+from . import losses as _losses
+from ._validate import as_float_array
+
+_ACTIVATIONS = {
+    "relu": _layers.ReLU,
+    "tanh": _layers.Tanh,
+    "sigmoid": _layers.Sigmoid,
+    "leaky_relu": _layers.LeakyReLU,
+    "elu": _layers.ELU,
+}
+_LOSSES = {
+    "cross_entropy": _losses.softmax_cross_entropy,
+    "mse": _losses.mse,
+    "bce_with_logits": _losses.bce_with_logits,
+}
+
+
+def _rng(rng):
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise ValueError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def mlp(sizes, activation="relu", rng=None, **linear_kwargs):
+    """``Sequential(Linear(s0, s1), act, Linear(s1, s2), act, ..., Linear(s_{k-1}, s_k))``.
+
+    ``sizes`` lists the layer widths, input first, output last (no activation after the last
+    layer: it outputs logits or regression values). ``linear_kwargs`` go to every ``Linear``.
+    """
+    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes)):
+        raise ValueError(f"sizes: expected a list of at least two positive ints, got {sizes!r}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    gen = _rng(rng)
+    mods = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        mods.append(_layers.Linear(int(a), int(b), rng=gen, **linear_kwargs))
+        if i < len(sizes) - 2:
+            mods.append(_ACTIVATIONS[activation]())
+    return _layers.Sequential(*mods)
+
+
+def _loss_fn(loss):
+    if callable(loss):
+        return loss
+    if loss not in _LOSSES:
+        raise ValueError(f"loss: expected a callable or one of {sorted(_LOSSES)}, got {loss!r}")
+    return _LOSSES[loss]
+
+
+def evaluate(model, X, y, loss="cross_entropy"):
+    """Loss of ``model`` on ``(X, y)`` in inference mode (``train=False``)."""
+    value, _ = _loss_fn(loss)(model.forward(as_float_array(X, "X"), train=False), y)
+    return float(value)
+
+
+def accuracy(model, X, y):
+    """Fraction of rows whose arg-max output equals the integer label (one output: sign)."""
+    out = model.forward(as_float_array(X, "X"), train=False)
+    y = np.asarray(y)
+    if out.ndim != 2 or y.shape != (out.shape[0],):
+        raise ValueError(f"y: expected shape ({out.shape[0]},) matching the outputs {out.shape}, got {y.shape}")
+    pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0).astype(int)
+    return float(np.mean(pred == y))
+
+
+def fit(model, X, y, optimizer, loss="cross_entropy", epochs=100, batch_size=None, rng=None,
+        X_val=None, y_val=None):
+    """Train ``model`` in place and return ``{"loss": [...], "val_loss": [...]}``.
+
+    ``loss`` is a name (``"cross_entropy"`` on integer labels, ``"mse"``, ``"bce_with_logits"``)
+    or a callable ``(output, target) -> (loss, dloss/doutput)``. ``batch_size=None`` is
+    full-batch gradient descent; otherwise every epoch visits a fresh permutation of the
+    examples in batches of ``batch_size`` (the last one shorter when it does not divide N).
+    ``history["loss"][e]`` is the mean training-batch loss during epoch ``e`` (before each
+    step), ``history["val_loss"][e]`` the validation loss after epoch ``e``.
+    """
+    X = as_float_array(X, "X")
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape[:1] != X.shape[:1]:
+        raise ValueError(f"X, y: expected X of shape (N, D) and y with N rows, got {X.shape} and {y.shape}")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
+    n = X.shape[0]
+    if batch_size is None:
+        batch_size = n
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val, y_val: expected both or neither")
+    loss_fn = _loss_fn(loss)
+    gen = _rng(rng)
+    history = {"loss": [], "val_loss": []}
+    for _ in range(int(epochs)):
+        order = gen.permutation(n) if batch_size < n else np.arange(n)
+        total, count = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            out = model.forward(X[idx], train=True)
+            value, dout = loss_fn(out, y[idx])
+            model.backward(dout, need_input_grad=False)
+            optimizer.step(model.params, model.grads)
+            total += float(value) * len(idx)
+            count += len(idx)
+        history["loss"].append(total / count)
+        if X_val is not None:
+            history["val_loss"].append(evaluate(model, X_val, y_val, loss_fn))
+    return history
