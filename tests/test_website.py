@@ -1,6 +1,6 @@
 """Browser test of the built website (headless Chromium driven by Playwright).
 
-Uses ``_build/html`` when it is newer than every source (notebooks/*.ipynb, book/*.md,
+Uses the site in ``$DLBOOK_HTML`` when that is set, else ``_build/html`` when it is newer than every source (notebooks/*.ipynb, book/*.md,
 _config.yml, _toc.yml); otherwise builds the book into a temporary directory. The html is
 served on 127.0.0.1 and the browser never touches the network: every non-loopback request
 is aborted. MathJax comes from a CDN, so the math-rendering check needs a local copy of
@@ -46,7 +46,17 @@ MATHJAX_ES5 = os.environ.get("MATHJAX_ES5") or None
 if MATHJAX_ES5 and not (Path(MATHJAX_ES5) / "tex-mml-chtml.js").is_file():
     MATHJAX_ES5 = None
 
-CHAPTERS = ["backprop", "losses"]
+
+
+def _toc_chapters():
+    """Every notebook chapter listed in _toc.yml (notebooks/<stem>), in book order."""
+    import yaml
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f.split("/", 1)[1] for f in files if f.startswith("notebooks/")]
+
+
+CHAPTERS = _toc_chapters()
 # (path requested, path the browser must end on)
 PAGES = [("index.html", "book/intro.html")] + [
     (p, p) for p in [f"notebooks/{c}.html" for c in CHAPTERS]
@@ -75,6 +85,8 @@ def _build_is_fresh(html: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def html_dir(tmp_path_factory) -> Path:
+    if os.environ.get("DLBOOK_HTML"):  # a site built elsewhere, e.g. with --path-output
+        return Path(os.environ["DLBOOK_HTML"])
     html = ROOT / "_build" / "html"
     if _build_is_fresh(html):
         return html
@@ -314,6 +326,35 @@ def test_search_finds_backpropagation(desktop, opened):
     assert items.count() >= 1
     assert p.real_errors() == [], p.real_errors()
     _shot(p.page, "desktop_search.png")
+
+
+def test_question_index_filter(desktop, opened):
+    """The question index's filter hides the other topics, filters by level and answered."""
+    p = opened(desktop, "book/questions.html")
+    rows = p.page.locator("section tbody tr")
+    total = rows.count()
+    assert total == 118
+    count = p.page.locator("#qf-count")
+    assert count.text_content() == f"{total} of {total} questions"
+
+    def visible():
+        return p.page.evaluate("""() => [...document.querySelectorAll('section tbody tr')]
+            .filter(r => r.offsetParent !== null)
+            .map(r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()))""")
+    p.page.select_option("#qf-topic", "losses")
+    shown = visible()
+    assert 0 < len(shown) < total and count.text_content() == f"{len(shown)} of {total} questions"
+    p.page.select_option("#qf-topic", "")
+    p.page.select_option("#qf-level", "advanced")
+    shown = visible()
+    assert shown and all(r[3] == "advanced" for r in shown)
+    p.page.select_option("#qf-level", "")
+    p.page.check("#qf-answered")
+    shown = visible()
+    assert shown and all("answer" in r[4] for r in shown)
+    assert all("planned" not in r[4] for r in shown)
+    assert p.real_errors() == [], p.real_errors()
+    _shot(p.page, "desktop_questions_filtered.png")
 
 
 def _repository():
