@@ -158,3 +158,104 @@ def log_softmax_vjp(z, dout, axis=-1):
     if dout.shape != p.shape:
         raise ValueError(f"dout: expected shape {p.shape} (the shape of z), got shape {dout.shape}")
     return dout - p * np.sum(dout, axis=axis, keepdims=True)
+
+
+# --- Smooth ReLU-like activations: softplus, GELU, SiLU (Swish) -------------------------------
+#
+# softplus(z) = log(1 + e^z), a smooth ReLU whose derivative is the sigmoid.
+# GELU(z) = z Φ(z) with Φ the standard normal CDF (Hendrycks & Gimpel): the input scaled by
+# the probability that a standard normal variable lies below it. Its "tanh" approximation
+# replaces Φ(z) by ½(1 + tanh(√(2/π)(z + 0.044715 z³))), as in BERT/GPT-2 and in
+# ``torch.nn.functional.gelu(..., approximate="tanh")``.
+# SiLU(z) = z σ(z) (Swish with β = 1), the activation of the SwiGLU blocks of many LLMs.
+# All three are written so that no intermediate overflows for any finite input.
+
+import math as _math
+
+_SQRT_HALF = 1.0 / _math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / _math.sqrt(2.0 * _math.pi)
+_GELU_TANH_C = _math.sqrt(2.0 / _math.pi)
+_GELU_TANH_K = 0.044715
+_GELU_APPROXIMATIONS = ("none", "tanh")
+_erfc = np.vectorize(_math.erfc, otypes=[np.float64])
+
+
+def softplus(z):
+    """log(1 + exp(z)) as max(z, 0) + log1p(exp(-|z|)): exp's argument is never positive."""
+    z = as_float_array(z, "z")
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def softplus_grad(z):
+    """d softplus/dz = σ(z), strictly between 0 and 1."""
+    return sigmoid(z)
+
+
+def normal_cdf(z):
+    """Φ(z) = P(X <= z) for X ~ N(0, 1), as erfc(-z/√2)/2 (accurate in the far left tail)."""
+    z = as_float_array(z, "z")
+    return 0.5 * _erfc(-z * _SQRT_HALF)
+
+
+def _check_approximate(approximate):
+    if not isinstance(approximate, str) or approximate not in _GELU_APPROXIMATIONS:
+        raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
+def _gelu_tanh_inner(z):
+    """u = √(2/π)(z + 0.044715 z³) on z clipped to [-100, 100] so that z³ never overflows.
+
+    Beyond |z| = 100, |u| > 3e4 and σ(2u) is exactly 0 or 1 in float64, so the clip does
+    not change any result.
+    """
+    zc = np.clip(z, -100.0, 100.0)
+    return zc, _GELU_TANH_C * (zc + _GELU_TANH_K * zc * zc * zc)
+
+
+def gelu(z, approximate="none"):
+    """GELU(z) = z Φ(z); ``approximate="tanh"`` uses z · ½(1 + tanh(u)) = z σ(2u).
+
+    The exact form evaluates Φ with erfc, so that GELU(-10) = -7.6e-23 instead of a rounded
+    0 (PyTorch's 1 + erf(...) returns -0.0 there; the two differ by less than 1e-22). The
+    tanh form is evaluated as z σ(2u), which is algebraically equal and avoids the
+    cancellation in 1 + tanh(u) for negative z.
+    """
+    z = as_float_array(z, "z")
+    if _check_approximate(approximate) == "none":
+        return z * (0.5 * _erfc(-z * _SQRT_HALF))
+    _, u = _gelu_tanh_inner(z)
+    return z * sigmoid(2.0 * u)
+
+
+def gelu_grad(z, approximate="none"):
+    """d GELU/dz.
+
+    Exact: Φ(z) + z φ(z), with φ the standard normal density; between about -0.13 and
+    1.13, so GELU is not monotone (its minimum is near z = -0.75).
+    Tanh form: σ(2u) + z · 2σ(2u)(1 - σ(2u)) · √(2/π)(1 + 3·0.044715 z²).
+    """
+    z = as_float_array(z, "z")
+    if _check_approximate(approximate) == "none":
+        zc = np.clip(z, -40.0, 40.0)                  # φ(±40) = exp(-800) underflows to 0
+        return 0.5 * _erfc(-z * _SQRT_HALF) + zc * _INV_SQRT_2PI * np.exp(-0.5 * zc * zc)
+    zc, u = _gelu_tanh_inner(z)
+    s = sigmoid(2.0 * u)
+    du = _GELU_TANH_C * (1.0 + 3.0 * _GELU_TANH_K * zc * zc)
+    return s + zc * 2.0 * s * (1.0 - s) * du
+
+
+def silu(z):
+    """SiLU / Swish-1: z σ(z), with the two-branch sigmoid (no overflow for any finite z)."""
+    z = as_float_array(z, "z")
+    return z * sigmoid(z)
+
+
+def silu_grad(z):
+    """d(z σ(z))/dz = σ(z)(1 + z(1 - σ(z))); about -0.1 at its minimum near z = -2.4."""
+    z = as_float_array(z, "z")
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
+__all__ += ["softplus", "softplus_grad", "normal_cdf", "gelu", "gelu_grad", "silu", "silu_grad"]

@@ -25,6 +25,8 @@ _ACTIVATIONS = {
     "sigmoid": _layers.Sigmoid,
     "leaky_relu": _layers.LeakyReLU,
     "elu": _layers.ELU,
+    "gelu": _layers.GELU,
+    "silu": _layers.SiLU,
 }
 _LOSSES = {
     "cross_entropy": _losses.softmax_cross_entropy,
