@@ -64,20 +64,43 @@ class Layer:
 class Linear(Layer):
     """Affine map y = x @ W + b with W of shape (in_features, out_features).
 
-    Initialized like ``torch.nn.Linear``: W and b uniform on [-1/sqrt(in), 1/sqrt(in)].
-    ``rng`` is a seed or ``numpy.random.Generator``.
+    Initialized like ``torch.nn.Linear`` by default (``init=None`` or ``"torch"``): W and b
+    uniform on [-1/sqrt(in), 1/sqrt(in)]. ``init`` may also name a scheme of
+    ``dlcore.init`` (``"xavier_uniform"``, ``"xavier_normal"``, ``"he_uniform"``,
+    ``"he_normal"``) or be a callable ``(fan_in, fan_out, rng) -> array`` of shape
+    (in, out); with a named scheme or a callable the bias starts at zero (as in most
+    code that calls ``torch.nn.init`` explicitly). ``rng`` is a seed or
+    ``numpy.random.Generator``.
     """
 
-    def __init__(self, in_features, out_features, rng=None, bias=True):
+    _INITS = ("torch", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
+
+    def __init__(self, in_features, out_features, rng=None, bias=True, init=None):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         if self.in_features < 1 or self.out_features < 1:
             raise ValueError(f"in_features, out_features: expected positive integers, got {in_features}, {out_features}")
+        if not (init is None or callable(init) or (isinstance(init, str) and init in self._INITS)):
+            raise ValueError(f"init: expected None, a callable or one of {list(self._INITS)}, got {init!r}")
         g = _rng(rng)
-        bound = 1.0 / np.sqrt(self.in_features)
-        self.params["W"] = g.uniform(-bound, bound, size=(self.in_features, self.out_features))
+        shape = (self.in_features, self.out_features)
+        if init is None or init == "torch":
+            bound = 1.0 / np.sqrt(self.in_features)
+            self.params["W"] = g.uniform(-bound, bound, size=shape)
+            if bias:
+                self.params["b"] = g.uniform(-bound, bound, size=(self.out_features,))
+            return
+        if callable(init):
+            W = init(self.in_features, self.out_features, g)
+        else:
+            from . import init as _init                   # imported here: layers is loaded first
+            W = getattr(_init, init)(self.in_features, self.out_features, rng=g)
+        W = as_float_array(W, "init(fan_in, fan_out, rng)")
+        if W.shape != shape:
+            raise ValueError(f"init(fan_in, fan_out, rng): expected an array of shape {shape}, got shape {W.shape}")
+        self.params["W"] = np.array(W, dtype=np.float64, copy=True)
         if bias:
-            self.params["b"] = g.uniform(-bound, bound, size=(self.out_features,))
+            self.params["b"] = np.zeros(self.out_features)
 
     def forward(self, x, train=True):
         x = as_float_array(x, "x", ndim=2)
@@ -198,6 +221,36 @@ class ELU(_Elementwise):
         return f"ELU(alpha={self.alpha})"
 
 
+class GELU(_Elementwise):
+    """x Φ(x), Φ the standard normal CDF; ``approximate="tanh"`` as in ``torch.nn.GELU``."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = F._check_approximate(approximate)
+
+    def _f(self, z):
+        return F.gelu(z, self.approximate)
+
+    def _df(self, z):
+        return F.gelu_grad(z, self.approximate)
+
+    def __repr__(self):
+        return f"GELU(approximate={self.approximate!r})"
+
+
+class SiLU(_Elementwise):
+    """x σ(x) (Swish with β = 1)."""
+
+    def _f(self, z):
+        return F.silu(z)
+
+    def _df(self, z):
+        return F.silu_grad(z)
+
+
+__all__ += ["GELU", "SiLU"]
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each element with probability p and scale
     the survivors by 1/(1-p), so E[output] = input; with ``train=False`` it is the identity.
@@ -286,3 +339,8 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+from .normalization import BatchNorm1d, LayerNorm, Residual  # noqa: E402  (re-exported: dlcore.layers.BatchNorm1d)
+from .conv import Conv2d, MaxPool2d, AvgPool2d, Flatten  # noqa: E402  (re-exported: dlcore.layers.Conv2d)
+__all__ += ["BatchNorm1d", "LayerNorm", "Residual", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
