@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blobs", "spirals", "xor", "toy_segmentation"]
+__all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches"]
 
 
 def _rng(rng):
@@ -78,3 +78,47 @@ def toy_segmentation(size=16):
         target[n][(yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2] = 1
         target[n, r0:r1, c0:c1] = 2
     return target
+
+
+def minibatches(X, y, batch_size, shuffle=True, rng=None):
+    """Yield ``(X_batch, y_batch)`` pairs that cover every example exactly once (one epoch).
+
+    The order is ``rng.permutation(len(X))`` when ``shuffle`` (``rng``: a seed or a
+    ``numpy.random.Generator``; ``None`` draws fresh entropy), else ``0, 1, ..., n-1``. Batches
+    are consecutive chunks of that order, of ``batch_size`` examples; the last one holds the
+    remaining ``n % batch_size`` examples when ``batch_size`` does not divide ``n`` (it is
+    kept, as PyTorch's ``DataLoader(drop_last=False)`` does). A ``DataLoader`` whose sampler
+    yields the same permutation gives the same batches.
+
+    ``X`` and ``y`` are indexed, never converted, so their dtype is kept and a
+    ``numpy.memmap`` is read from disk one batch at a time: only the current batch is in
+    memory. Each batch is a fresh in-memory array (a copy, not a view of ``X``).
+    The inputs are checked when ``minibatches`` is called, before the first batch.
+    """
+    def as_array(a, name):
+        arr = a if isinstance(a, np.ndarray) else np.asarray(a)
+        if arr.ndim < 1:
+            raise ValueError(f"{name}: expected an array with a first (example) axis, "
+                             f"got shape {arr.shape}")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        return arr
+
+    X, y = as_array(X, "X"), as_array(y, "y")
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError(f"X: expected at least one example, got shape {X.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"y: expected {n} labels (the length of X), got {y.shape[0]}")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"shuffle: expected True or False, got {shuffle!r}")
+    order = _rng(rng).permutation(n) if shuffle else np.arange(n)
+
+    def batches():
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            # fancy indexing copies; np.asarray drops the memmap subclass of the result
+            yield np.asarray(X[idx]), np.asarray(y[idx])
+
+    return batches()
