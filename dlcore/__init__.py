@@ -18,12 +18,13 @@ Modules (named by topic):
 * ``dlcore.regularization``: L1 and L2 penalties with gradients, soft thresholding, bias-variance decomposition;
 * ``dlcore.normalization``: BatchNorm1d, LayerNorm, Residual (also in ``dlcore.layers``) and group_norm;
 * ``dlcore.metrics``: confusion matrix, precision/recall/F1, ROC and PR curves, AUC, average precision (equal to scikit-learn);
+* ``dlcore.generative``: a ring-of-Gaussians target, mode coverage of samples, Gaussian KL (VAE);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "seed", "table", "__version__"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import data as _data
 from . import layers as _layers
 from . import losses as _losses
 from ._validate import as_float_array
@@ -95,7 +96,8 @@ def fit(model, X, y, optimizer, loss="cross_entropy", epochs=100, batch_size=Non
     ``loss`` is a name (``"cross_entropy"`` on integer labels, ``"mse"``, ``"bce_with_logits"``)
     or a callable ``(output, target) -> (loss, dloss/doutput)``. ``batch_size=None`` is
     full-batch gradient descent; otherwise every epoch visits a fresh permutation of the
-    examples in batches of ``batch_size`` (the last one shorter when it does not divide N).
+    examples in batches of ``batch_size`` (the last one shorter when it does not divide N),
+    drawn by ``dlcore.data.minibatches``.
     ``history["loss"][e]`` is the mean training-batch loss during epoch ``e`` (before each
     step), ``history["val_loss"][e]`` the validation loss after epoch ``e``.
     """
@@ -116,16 +118,14 @@ def fit(model, X, y, optimizer, loss="cross_entropy", epochs=100, batch_size=Non
     gen = _rng(rng)
     history = {"loss": [], "val_loss": []}
     for _ in range(int(epochs)):
-        order = gen.permutation(n) if batch_size < n else np.arange(n)
         total, count = 0.0, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            out = model.forward(X[idx], train=True)
-            value, dout = loss_fn(out, y[idx])
+        for xb, yb in _data.minibatches(X, y, batch_size, shuffle=batch_size < n, rng=gen):
+            out = model.forward(xb, train=True)
+            value, dout = loss_fn(out, yb)
             model.backward(dout, need_input_grad=False)
             optimizer.step(model.params, model.grads)
-            total += float(value) * len(idx)
-            count += len(idx)
+            total += float(value) * len(xb)
+            count += len(xb)
         history["loss"].append(total / count)
         if X_val is not None:
             history["val_loss"].append(evaluate(model, X_val, y_val, loss_fn))
