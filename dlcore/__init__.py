@@ -7,6 +7,7 @@ Modules (named by topic):
 * ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts;
 * ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
 * ``dlcore.schedules``: learning-rate schedules as functions of the step (step decay, cosine annealing, linear warm-up);
+* ``dlcore.init``: Xavier (Glorot) and He initializations; ``dlcore.clip``: gradient clipping by norm and by value (as torch);
 * ``dlcore.gradcheck``: central differences and relative error;
 * ``dlcore.autodiff``: a scalar reverse-mode ``Value`` and forward-mode ``Dual`` (micrograd-style);
 * ``dlcore.graphs``: draw small computational graphs (DAGs) with matplotlib;
@@ -24,8 +25,8 @@ Modules (named by topic):
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "seed", "table", "__version__"]
