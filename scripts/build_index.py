@@ -148,8 +148,12 @@ def render() -> str:
         "(question-index)=",
         "# Question index",
         "",
-        f"Every question from the seed notes, by topic: **{n_done} of {len(questions)} answered** so far. "
-        "An answered question links to its section; the others are planned and will link here when their chapter lands. "
+        (f"Every question from the seed notes, by topic: **all {len(questions)} answered**, each linking to "
+         "its section. " if n_done == len(questions) else
+         f"Every question from the seed notes, by topic: **{n_done} of {len(questions)} answered** so far. "
+         "An answered question links to its section; the others are planned and will link here when their "
+         "chapter lands. ")
+        + 
         "*Level* says what an interviewer expects: **basic** (a definition), **core** (a derivation or an argument), "
         "**advanced** (a follow-up that separates strong candidates). *Erratum* links to the correction of an error "
         "the seed notes make on that question.",
