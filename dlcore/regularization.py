@@ -29,7 +29,12 @@ noise variance. With expectations over the R fits taken as plain averages, the i
 
     E_D E_eps[(y - f_D(x))^2] = bias^2 + variance + noise_var,     y = f(x) + eps,
 
-holds exactly (to rounding), and ``expected_mse`` is its left-hand side.
+holds exactly (to rounding), and ``expected_mse`` is its left-hand side. With finitely many
+fits the split between the two terms is slightly biased: ``bias2`` is the squared bias of the
+*average* of the R fits, whose expectation is the true bias^2 plus variance / R, and
+``variance`` (divided by R) has expectation (R - 1) / R times the true variance. Their sum
+is unbiased. When the variance is large compared with bias^2 * R, the bias2 column is
+mostly variance / R.
 """
 from __future__ import annotations
 
@@ -97,7 +102,9 @@ def bias_variance_decomposition(preds, f_true, noise_var=0.0):
     Returns a dict with ``bias2``, ``variance`` (over the R fits, divided by R), ``noise``
     and ``expected_mse = bias2 + variance + noise``, which equals the average over fits,
     test points and label noise of the squared error ``(f + eps - pred)^2``. The R rows
-    should be i.i.d. fits; the averages are then unbiased except for the variance's R/(R-1).
+    should be i.i.d. fits. Then ``bias2 + variance`` is an unbiased estimate of the
+    population bias^2 + variance, but the split is not: E[bias2] = bias^2 + variance / R and
+    E[variance] = (R - 1) / R * variance (see the module docstring).
     """
     preds = as_float_array(preds, "preds", ndim=2)
     f_true = as_float_array(f_true, "f_true", ndim=1)

@@ -188,6 +188,20 @@ def test_bias_variance_matches_monte_carlo_over_label_noise(rng):
     assert abs(mc - d["expected_mse"]) < 0.02 * d["expected_mse"]
 
 
+def test_bias_variance_finite_r_split_expectations(rng):
+    """With R fits, E[bias2] = bias^2 + var / R and E[variance] = (R - 1) / R * var, while
+    their sum is unbiased (the documented finite-R caveat)."""
+    R, M, reps, b, s = 5, 20, 4000, 0.3, 1.0
+    f = rng.standard_normal(M)
+    out = np.array([[d["bias2"], d["variance"]] for d in (
+        bias_variance_decomposition(f + b + s * rng.standard_normal((R, M)), f)
+        for _ in range(reps))])
+    bias2_mean, var_mean = out.mean(axis=0)
+    assert abs(bias2_mean - (b ** 2 + s ** 2 / R)) < 0.03 * (b ** 2 + s ** 2 / R)
+    assert abs(var_mean - (R - 1) / R * s ** 2) < 0.03 * s ** 2
+    assert abs(bias2_mean + var_mean - (b ** 2 + s ** 2)) < 0.03 * (b ** 2 + s ** 2)
+
+
 def test_bias_variance_special_cases():
     f = np.array([1.0, 2.0])
     d = bias_variance_decomposition(np.array([[1.0, 2.0], [1.0, 2.0]]), f)
