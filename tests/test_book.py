@@ -121,3 +121,22 @@ def test_practice_page_lists_every_answered_question():
         assert f"**{qid}**" in text, f"{qid} missing from book/practice.md"
         assert f"<{qid.lower()}>`" in text, f"{qid} has no link to its section"
     assert text.count("{admonition} Answer") == len(_answered_ids())
+
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed notes (../shared/seeds) are not next to this checkout")
+def test_seed_quotes_are_verbatim():
+    """Every 「...」 quotation of the seed notes, in the chapters and on the errata page, occurs
+    in the seed texts (whitespace ignored; an ellipsis separates quoted fragments)."""
+    norm = lambda t: re.sub(r"\s+", "", t)  # noqa: E731
+    seeds = norm("".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir())))
+    bad = []
+    for md in [ROOT / "book" / "errata.md", *TWINS]:
+        text = md.read_text(encoding="utf-8")
+        for m in re.finditer(r"「(.+?)」", text, re.S):
+            parts = [norm(x) for x in re.split(r"…|\.\.\.", m.group(1)) if norm(x)]
+            if not all(x in seeds for x in parts):
+                bad.append(f"{md.name}:{text[:m.start()].count(chr(10)) + 1}: {m.group(1)[:60]}")
+    assert not bad, "quotes not found in the seeds:\n" + "\n".join(bad)
