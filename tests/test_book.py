@@ -140,3 +140,14 @@ def test_seed_quotes_are_verbatim():
             if not all(x in seeds for x in parts):
                 bad.append(f"{md.name}:{text[:m.start()].count(chr(10)) + 1}: {m.group(1)[:60]}")
     assert not bad, "quotes not found in the seeds:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("twin", TWINS, ids=lambda p: p.name)
+def test_every_chapter_has_a_self_check_exercise(twin):
+    """Each chapter ends with a '## Self-check exercise' whose hidden solution is run through a
+    checker from dlcore.check (so CI executes the solution and the checker together)."""
+    text = twin.read_text(encoding="utf-8")
+    assert "\n## Self-check exercise\n" in text, f"{twin.name}: no self-check exercise"
+    section = text.split("\n## Self-check exercise\n", 1)[1]
+    assert ":tags: [hide-input]" in section, f"{twin.name}: the solution cell is not hidden"
+    assert re.search(r"from dlcore\.check import check_\w+", section), twin.name
