@@ -34,6 +34,28 @@ def test_distance_concentration_rises_with_dimension():
     np.testing.assert_array_equal(r, geo.distance_concentration([1, 10, 1000], 300, 5, rng=0))
 
 
+def test_distance_concentration_matches_a_direct_computation():
+    """Same generator stream, computed with torch.cdist: per dimension, fresh points then queries."""
+    g = np.random.default_rng(4)
+    expected = []
+    for d in (3, 50):
+        pts = torch.tensor(g.random((40, d)), dtype=torch.float64)
+        qs = torch.tensor(g.random((6, d)), dtype=torch.float64)
+        dist = torch.cdist(qs, pts, compute_mode="donot_use_mm_for_euclid_dist")
+        expected.append((dist.min(dim=1).values / dist.max(dim=1).values).mean().item())
+    got = geo.distance_concentration([3, 50], n_points=40, n_queries=6, rng=4)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_squared_distance_moments_match_the_closed_form():
+    """|x - q|^2 for x, q uniform in [0,1]^d: mean d/6, variance 7d/180 (the chapter's claim)."""
+    g = np.random.default_rng(0)
+    d = 200
+    sq = geo.pairwise_distances(g.random((400, d)), g.random((400, d))).ravel() ** 2
+    assert sq.mean() == pytest.approx(d / 6, rel=0.01)
+    assert sq.var() == pytest.approx(7 * d / 180, rel=0.1)
+
+
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 7, 20])
 def test_ball_volume_matches_closed_form_and_torch(d):
     ref = math.pi ** (d / 2) / math.gamma(d / 2 + 1)
@@ -73,8 +95,12 @@ def test_embedded_manifold_is_isometric_and_low_rank(kind):
     X2, _ = geo.embedded_manifold(200, 50, kind=kind, rng=3)
     np.testing.assert_array_equal(X, X2)
     if kind == "plane":                                               # distances kept exactly
-        np.testing.assert_allclose(geo.pairwise_distances(X), geo.pairwise_distances(U),
-                                   rtol=0, atol=1e-10)
+        Z = U
+    else:                               # the documented 3-D roll, then an isometric embedding
+        t = 1.5 * np.pi * (1.0 + 2.0 * U[:, 0])
+        Z = np.stack([t * np.cos(t), 10.0 * U[:, 1], t * np.sin(t)], axis=1) / 10.0
+    np.testing.assert_allclose(geo.pairwise_distances(X), geo.pairwise_distances(Z),
+                               rtol=0, atol=1e-10)
 
 
 def test_embedded_manifold_noise_fills_the_ambient_space():
