@@ -109,6 +109,27 @@ def test_batchnorm_running_stats_over_steps_and_eval_match_torch(momentum, rng):
     assert layer.num_batches_tracked == 5
 
 
+def test_batchnorm_3d_running_stats_and_eval_match_torch(rng):
+    """(N, C, L): m = N * L values per channel, unbiased factor m / (m - 1) with that m."""
+    c = 3
+    layer = N.BatchNorm1d(c, momentum=0.3)
+    randomize_affine(layer, rng)
+    bn = torch_bn_from(layer)
+    for n, length in [(2, 5), (4, 1), (3, 7)]:
+        x = 2.0 * rng.standard_normal((n, c, length)) + 1.0
+        with torch.no_grad():
+            out_t = to_numpy(bn.train()(to_torch(x)))
+        assert_allclose(layer.forward(x, train=True), out_t, rtol=RTOL, atol=ATOL)
+        assert_allclose(layer.running_var, to_numpy(bn.running_var), rtol=RTOL, atol=ATOL)
+        assert_allclose(layer.running_mean, to_numpy(bn.running_mean), rtol=RTOL, atol=ATOL)
+    x, dout = rng.standard_normal((2, c, 4)), rng.standard_normal((2, c, 4))
+    out_t, dx_t = run_torch(bn.eval(), x, dout)
+    assert_allclose(layer.forward(x, train=False), out_t, rtol=RTOL, atol=ATOL)
+    assert_allclose(layer.backward(dout), dx_t, rtol=RTOL, atol=ATOL)
+    assert_allclose(layer.grads["gamma"], to_numpy(bn.weight.grad), rtol=RTOL, atol=ATOL)
+    assert_allclose(layer.grads["beta"], to_numpy(bn.bias.grad), rtol=RTOL, atol=ATOL)
+
+
 def test_batchnorm_running_var_is_unbiased_normalization_biased(rng):
     x = rng.standard_normal((4, 3))
     layer = N.BatchNorm1d(3, momentum=1.0)                # running stats = this batch's stats
