@@ -151,3 +151,22 @@ def test_every_chapter_has_a_self_check_exercise(twin):
     section = text.split("\n## Self-check exercise\n", 1)[1]
     assert ":tags: [hide-input]" in section, f"{twin.name}: the solution cell is not hidden"
     assert re.search(r"from dlcore\.check import check_\w+", section), twin.name
+
+
+def test_errata_entries_are_complete_and_counted():
+    """Every errata entry has a table row, a detail section with a severity and a proof link to
+    a section that exists; the count in the page's introduction is the real count."""
+    text = (ROOT / "book" / "errata.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^\(errata-([a-z0-9-]+)\)=\s*$", text, re.M)
+    rows = re.findall(r"^\| \{ref\}`[^`]*<errata-([a-z0-9-]+)>`", text, re.M)
+    assert sorted(sections) == sorted(rows) and len(set(rows)) == len(rows)
+    blocks = re.split(r"(?m)^(?=\(errata-[a-z0-9-]+\)=\s*$)", text)[1:]
+    labels = set()
+    for md in TWINS:
+        labels |= set(re.findall(r"^\(([a-z0-9_-]+)\)=\s*$", md.read_text(encoding="utf-8"), re.M))
+    for block in blocks:
+        assert "**Severity:**" in block, block[:60]
+        proofs = re.findall(r"\{ref\}`[^`<]*<([a-z0-9_-]+)>`", block)
+        assert any(p in labels for p in proofs), f"no proof link in {block[:60]!r}"
+    m = re.search(r"each of\s+the (\d+) entries", text)
+    assert m and int(m.group(1)) == len(sections), (m and m.group(1), len(sections))
