@@ -93,3 +93,15 @@ def check_unit_interval(value, name: str, *, closed_right=False) -> float:
         interval = "[0, 1]" if closed_right else "[0, 1)"
         raise ValueError(f"{name}: expected a number in {interval}, got {value!r}")
     return v
+
+
+def as_generator(rng, name: str = "rng") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``None`` (fresh entropy), a non-negative int seed or a
+    Generator (returned as is, so a caller's stream continues)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))
+                       and rng >= 0):
+        return np.random.default_rng(rng)
+    raise ValueError(f"{name}: expected None, a non-negative int seed or a numpy Generator, "
+                     f"got {type(rng).__name__} {rng!r}")

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import as_generator
+
 __all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches"]
 
 
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng: expected a seed or a numpy.random.Generator, got {rng!r}")
+_rng = as_generator  # None, a non-negative int seed or a Generator
 
 
 def _positive_int(value, name, minimum=1):

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, as_generator
 
 __all__ = ["ring_centres", "gaussian_ring", "mode_coverage", "gaussian_kl"]
 
 
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
+_rng = as_generator  # None, a non-negative int seed or a Generator
 
 
 def _check(k, radius, std):

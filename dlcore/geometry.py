@@ -25,19 +25,14 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_unit_interval
+from ._validate import as_float_array, check_unit_interval, as_generator
 
 __all__ = ["pairwise_distances", "distance_ratio", "distance_concentration", "ball_volume",
            "inscribed_ball_fraction", "shell_fraction", "embedded_manifold", "pca_spectrum",
            "knn_predict"]
 
 
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng: expected a seed or a numpy.random.Generator, got {rng!r}")
+_rng = as_generator  # None, a non-negative int seed or a Generator
 
 
 def _int_at_least(value, name, minimum):

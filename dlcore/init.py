@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import as_generator
+
 __all__ = ["xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
 
 
@@ -36,14 +38,7 @@ def _fan(value, name: str) -> int:
     return int(value)
 
 
-def _generator(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))
-                       and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng: expected None, a non-negative int seed or a numpy Generator, "
-                     f"got {type(rng).__name__} {rng!r}")
+_generator = as_generator  # None, a non-negative int seed or a Generator
 
 
 def xavier_uniform(fan_in, fan_out, rng=None) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from . import data as _data
 from . import layers as _layers
 from . import losses as _losses
-from ._validate import as_float_array
+from ._validate import as_float_array, as_generator
 
 _ACTIVATIONS = {
     "relu": _layers.ReLU,
@@ -36,12 +36,7 @@ _LOSSES = {
 }
 
 
-def _rng(rng):
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise ValueError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
+_rng = as_generator  # None, a non-negative int seed or a Generator
 
 
 def mlp(sizes, activation="relu", rng=None, **linear_kwargs):

@@ -91,8 +91,8 @@ def raises(match):
     (lambda: minibatches(np.zeros(3), np.zeros(3), 2.0), r"^batch_size: expected a positive integer, got 2.0"),
     (lambda: minibatches(np.zeros(3), np.zeros(3), True), r"^batch_size: expected a positive integer, got True"),
     (lambda: minibatches(np.zeros(3), np.zeros(3), 1, shuffle="yes"), r"^shuffle: expected True or False, got 'yes'"),
-    (lambda: minibatches(np.zeros(3), np.zeros(3), 1, rng=-1), r"^rng: expected a seed or a numpy.random.Generator, got -1"),
-    (lambda: minibatches(np.zeros(3), np.zeros(3), 1, rng="0"), r"^rng: expected a seed"),
+    (lambda: minibatches(np.zeros(3), np.zeros(3), 1, rng=-1), r"^rng: expected None, a non-negative int seed or a numpy Generator, got int -1"),
+    (lambda: minibatches(np.zeros(3), np.zeros(3), 1, rng="0"), r"^rng: expected None, a non-negative int seed"),
 ])
 def test_bad_inputs_raise_naming_the_argument(call, msg):
     with raises(msg):

@@ -589,7 +589,7 @@ from dlcore import data, utils  # noqa: E402
     (lambda: data.xor(n=-1), r"^n: expected a positive integer, got -1"),
     (lambda: data.xor(noise=INF), r"^noise: expected a finite number >= 0, got inf"),
     (lambda: data.toy_segmentation(16.5), r"^size: expected an integer >= 16"),
-    (lambda: data.blobs(rng="a"), r"^rng: expected a seed or a numpy.random.Generator, got 'a'"),
+    (lambda: data.blobs(rng="a"), r"^rng: expected None, a non-negative int seed or a numpy Generator, got str 'a'"),
 ], ids=["n=0", "n=-1", "n=2.5", "n_classes=0", "dim=1", "spread=nan", "spirals.n_classes=0", "noise<0",
         "xor.n=-1", "xor.noise=inf", "size=16.5", "rng=str"])
 def test_data_bad_arguments(call, msg):
