@@ -5,7 +5,7 @@ import numpy as np
 
 from ._validate import as_generator
 
-__all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches"]
+__all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches", "digits"]
 
 
 _rng = as_generator  # None, a non-negative int seed or a Generator
@@ -119,3 +119,23 @@ def minibatches(X, y, batch_size, shuffle=True, rng=None):
             yield np.asarray(X[idx]), np.asarray(y[idx])
 
     return batches()
+
+
+def digits(rng=None, images=False):
+    """scikit-learn's 8x8 handwritten digits (1797 images, shipped with the package, never
+    downloaded), pixels scaled from 0..16 to [0, 1]: ``(X, y)`` with ``X`` of shape (1797, 64),
+    or (1797, 8, 8) with ``images=True``, and integer labels ``y``.
+
+    With ``rng`` (a seed or a Generator) the examples come in the order
+    ``rng.permutation(1797)``, so ``X[:n]`` is a random training set of size ``n``; without it,
+    in the dataset's order. Needs scikit-learn (imported here, not by ``dlcore``)."""
+    from sklearn.datasets import load_digits
+
+    if not isinstance(images, (bool, np.bool_)):
+        raise ValueError(f"images: expected True or False, got {images!r}")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    if rng is not None:
+        order = _rng(rng).permutation(len(y))
+        X, y = X[order], y[order]
+    return (X.reshape(-1, 8, 8) if images else X), y

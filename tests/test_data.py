@@ -21,3 +21,24 @@ def test_toy_segmentation_has_three_imbalanced_classes():
     assert counts.sum() == t.size and counts[0] > counts[1] > 0 and counts[2] > 0
     with pytest.raises(ValueError, match="size"):
         data.toy_segmentation(8)
+
+
+def test_digits_scaled_shuffled_and_as_images():
+    from sklearn.datasets import load_digits
+    X0, y0 = load_digits(return_X_y=True)
+    X, y = data.digits()
+    assert X.shape == (1797, 64) and X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(X, X0 / 16.0)
+    np.testing.assert_array_equal(y, y0)
+    Xs, ys = data.digits(rng=0)
+    order = np.random.default_rng(0).permutation(1797)
+    np.testing.assert_array_equal(Xs, X[order])
+    np.testing.assert_array_equal(ys, y[order])
+    g = np.random.default_rng(5)
+    Xg, _ = data.digits(rng=g)          # a Generator's stream is used, as rng.permutation would
+    np.testing.assert_array_equal(Xg, X[np.random.default_rng(5).permutation(1797)])
+    assert data.digits(images=True)[0].shape == (1797, 8, 8)
+    with pytest.raises(ValueError, match="images"):
+        data.digits(images="yes")
+    with pytest.raises(ValueError, match="rng"):
+        data.digits(rng=-1)
