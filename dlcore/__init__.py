@@ -21,12 +21,13 @@ Modules (named by topic):
 * ``dlcore.normalization``: BatchNorm1d, LayerNorm, Residual (also in ``dlcore.layers``) and group_norm;
 * ``dlcore.metrics``: confusion matrix, precision/recall/F1, ROC and PR curves, AUC, average precision (equal to scikit-learn);
 * ``dlcore.generative``: a ring-of-Gaussians target, mode coverage of samples, Gaussian KL (VAE);
+* ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "seed", "table", "__version__"]

@@ -10,7 +10,8 @@ copies the repository's _static/ folder into the website).
 
 The inventory (ID, Chinese and English wording, topic, level) is book/_data/questions.csv. A
 question counts as answered when a chapter's text twin (notebooks/*.md) carries the
-MyST label that is its lower-cased ID, e.g. ``(s0-q12)=``. Answered questions link to
+MyST label that is its lower-cased ID, e.g. ``(s0-q12)=`` (chapters are folders of section
+pages, notebooks/<chapter>/*.md). Answered questions link to
 their section with ``{ref}``, so a label that disappears breaks the strict build.
 A question's short answer is the ``{admonition} Short answer`` block that follows the
 heading under its label (several labels may share one heading and so one short answer).
@@ -66,7 +67,14 @@ SOURCES = {
 FILTER = FILTER_TEMPLATE.format(
     topics="".join(f'<option value="{tag}">{title}</option>' for tag, title in TOPICS),
     levels="".join(f'<option value="{lv}">{lv}</option>' for lv in LEVELS))
-LABEL = re.compile(r"^\((s\d-[a-z0-9-]+)\)=\s*$", re.M)
+# Question IDs: seed IDs (S0-Q12, S2-NN-5) and questions beyond the seeds (X-ATT-01).
+QID = r"s\d-[a-z0-9-]+|x-[a-z0-9]+-\d+"
+LABEL = re.compile(rf"^\(({QID})\)=\s*$", re.M)
+
+
+def chapter_texts():
+    """Every notebook text twin (notebooks/<chapter>/<page>.md), in a stable order."""
+    return sorted((ROOT / "notebooks").rglob("*.md"))
 
 
 def load_questions():
@@ -83,15 +91,16 @@ def load_questions():
 def errata_labels():
     """Lower-cased question IDs that have an entry, labelled ``(errata-<id>)=``, on the errata page."""
     text = ERRATA.read_text(encoding="utf-8") if ERRATA.exists() else ""
-    return set(re.findall(r"^\(errata-(s\d-[a-z0-9-]+)\)=\s*$", text, re.M))
+    return set(re.findall(rf"^\(errata-({QID})\)=\s*$", text, re.M))
 
 
 def answered_labels():
-    """Map each lower-cased question label to the chapter (notebook stem) that answers it."""
+    """Map each lower-cased question label to the page (path under notebooks/, no suffix) that
+    answers it."""
     found = {}
-    for md in sorted((ROOT / "notebooks").glob("*.md")):
+    for md in chapter_texts():
         for label in LABEL.findall(md.read_text(encoding="utf-8")):
-            found[label] = md.stem
+            found[label] = md.relative_to(ROOT / "notebooks").with_suffix("").as_posix()
     return found
 
 
@@ -101,7 +110,7 @@ def short_answers():
     The labels directly above a heading share that section's first ``Short answer`` admonition
     (looked for before the next heading). A section without one maps to None."""
     found = {}
-    for md in sorted((ROOT / "notebooks").glob("*.md")):
+    for md in chapter_texts():
         lines = md.read_text(encoding="utf-8").split("\n")
         pending = []
         for i, line in enumerate(lines):

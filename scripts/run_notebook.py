@@ -1,6 +1,8 @@
 """Regenerate a chapter's .ipynb from its MyST .md twin and execute it.
 
-    python scripts/run_notebook.py notebooks/backprop.md [more.md ...]
+    python scripts/run_notebook.py notebooks/backprop/chain_rule.md [more.md ...]
+
+(no argument: every notebook; DLBOOK_CELL_TIMEOUT sets the per-cell timeout, default 120 s)
 
 The .md file is the one you edit. This script reads it with Jupytext, runs every
 cell in a fresh kernel of the current Python environment (working directory
@@ -21,7 +23,7 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run(md_path: pathlib.Path, timeout: int = 120) -> float:
+def run(md_path: pathlib.Path, timeout: int = int(os.environ.get("DLBOOK_CELL_TIMEOUT", 120))) -> float:
     md_path = md_path.resolve()
     if md_path.suffix != ".md":
         raise SystemExit(f"{md_path}: expected the .md twin of a notebook")
@@ -60,7 +62,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    paths = [pathlib.Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("*.md"))
+    paths = [pathlib.Path(a) for a in argv] or sorted((ROOT / "notebooks").rglob("*.md"))
     for p in paths:
         print(f"{p}: executed in {run(p):.1f} s")
     return 0
