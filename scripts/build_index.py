@@ -126,7 +126,7 @@ def short_answers():
             for j in range(i + 1, len(lines)):
                 if lines[j].startswith("#"):
                     break
-                fence = re.match(r"^(`{3,}|:{3,})\{admonition\}\s+Short answer\s*$", lines[j])
+                fence = re.match(r"^(`{3,}|:{3,})\{admonition\}\s+Short answer(?: · 简答)?\s*$", lines[j])
                 if fence:
                     k = j + 1
                     while k < len(lines) and re.match(r"^:\w[\w-]*:", lines[k]):
@@ -140,6 +140,17 @@ def short_answers():
                 found[label] = body
             pending = []
     return found
+
+
+ANSWER_LANG = re.compile(r"^:::\{container\} answer-(zh|en)\n(.*?)\n:::\s*$", re.M | re.S)
+
+
+def split_languages(body: str) -> dict:
+    """A short answer's body as {"zh": markdown, "en": markdown}. A bilingual answer holds two
+    containers, ``:::{container} answer-zh`` and ``:::{container} answer-en``; an answer without
+    them is English only (returned as {"en": body})."""
+    found = {lang: text.strip("\n") for lang, text in ANSWER_LANG.findall(body)}
+    return found if found else {"en": body.strip("\n")}
 
 
 def render() -> str:
@@ -238,7 +249,7 @@ def render_practice() -> str:
                 "",
                 f"{fence}{{admonition}} Answer",
                 ":class: dropdown",
-                body,
+                body.strip("\n"),
                 fence,
                 "",
             ]
@@ -289,7 +300,10 @@ def render_flashcards() -> str:
         for q, body in qs:
             front = "<br>".join(_html_escape(x) for x in (q["id"], q["zh"], q["en"]))
             tags = " ".join(t.replace(" ", "_") for t in ("dl-interview", tag))
-            out.append(f"{front}\t{to_anki(body)}\t{tags}")
+            langs = split_languages(body)
+            back = "<hr>".join(f'<div class="{lang}">{to_anki(text)}</div>' if len(langs) > 1
+                               else to_anki(text) for lang, text in langs.items())
+            out.append(f"{front}\t{back}\t{tags}")
     return "\n".join(out) + "\n"
 
 
