@@ -7,7 +7,8 @@ in ``dlcore/layers/convolution.py``; this module only re-exports them, so
 """
 from __future__ import annotations
 
-from .layers.convolution import conv_output_size, im2col, col2im, Conv2d, MaxPool2d, AvgPool2d, Flatten
+from .layers.convolution import (conv_output_size, im2col, col2im, Conv2d, MaxPool2d, AvgPool2d,
+                                 Flatten)
 
 # Importable from ``dlcore.conv`` in version 0.1 (kept so that old imports work; not in __all__).
 from ._validate import as_float_array  # noqa: F401

@@ -47,8 +47,9 @@ from .convolution import Conv2d, MaxPool2d, AvgPool2d, Flatten
 # Importable from the single-file ``dlcore.layers`` of version 0.1 (kept so that old imports
 # work; not part of ``__all__``).
 from .. import functional as F  # noqa: F401
-from .._validate import as_float_array, check_finite, check_positive, check_unit_interval  # noqa: F401
+from .._validate import (as_float_array, check_finite, check_positive,  # noqa: F401
+                         check_unit_interval)
 
-__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "Dropout", "Sequential",
-           "GELU", "SiLU",
-           "BatchNorm1d", "LayerNorm", "Residual", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "Dropout",
+           "Sequential", "GELU", "SiLU", "BatchNorm1d", "LayerNorm", "Residual", "Conv2d",
+           "MaxPool2d", "AvgPool2d", "Flatten"]
