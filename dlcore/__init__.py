@@ -4,7 +4,9 @@ Modules (named by topic):
 
 * ``dlcore.functional``: activations and their derivatives, softmax / log-softmax (stable);
 * ``dlcore.losses``: losses returning ``(loss, grad)`` with PyTorch's mean reduction;
-* ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts;
+* ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts, all importable from
+  ``dlcore.layers``; a package, one module per kind of layer: ``base`` (``Layer``), ``dense`` (``Linear``,
+  ``Sequential``), ``activation``, ``dropout``, ``residual``, ``normalization``, ``convolution``;
 * ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
 * ``dlcore.schedules``: learning-rate schedules as functions of the step (step decay, cosine annealing, linear warm-up);
 * ``dlcore.init``: Xavier (Glorot) and He initializations; ``dlcore.clip``: gradient clipping by norm and by value (as torch);
@@ -12,17 +14,28 @@ Modules (named by topic):
 * ``dlcore.autodiff``: a scalar reverse-mode ``Value`` and forward-mode ``Dual`` (micrograd-style);
 * ``dlcore.graphs``: draw small computational graphs (DAGs) with matplotlib;
 * ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
-* ``dlcore.check``: self-check exercises, checkers a reader runs on their own implementation;
+* ``dlcore.check``: self-check exercises, checkers a reader runs on their own implementation, all importable
+  from ``dlcore.check``; a package, one module per topic: ``backprop``, ``activations``, ``optimizers``,
+  ``normalization``, ``regularization``, ``metrics``, ``conv``, ``rnn``, ``generative``, ``tensors``;
 * ``dlcore.training``: ``mlp`` (build an MLP) and ``fit`` (the mini-batch training loop every chapter uses);
-* ``dlcore.conv``: Conv2d (im2col), MaxPool2d, AvgPool2d, Flatten on NCHW arrays (also in ``dlcore.layers``);
+* ``dlcore.conv``: Conv2d (im2col), MaxPool2d, AvgPool2d, Flatten on NCHW arrays (also in ``dlcore.layers``;
+  the code is in ``dlcore.layers.convolution``);
 * ``dlcore.rnn``: RNN, LSTM and GRU cells with PyTorch's parameter names, and BPTT for the vanilla RNN;
 * ``dlcore.geometry``: distances in high dimensions, ball and cube volumes, manifold data, PCA spectrum, k-NN;
 * ``dlcore.regularization``: L1 and L2 penalties with gradients, soft thresholding, bias-variance decomposition;
-* ``dlcore.normalization``: BatchNorm1d, LayerNorm, Residual (also in ``dlcore.layers``) and group_norm;
+* ``dlcore.normalization``: BatchNorm1d, LayerNorm, Residual (also in ``dlcore.layers``) and group_norm (the
+  code is in ``dlcore.layers.normalization`` and ``dlcore.layers.residual``);
 * ``dlcore.metrics``: confusion matrix, precision/recall/F1, ROC and PR curves, AUC, average precision (equal to scikit-learn);
 * ``dlcore.generative``: a ring-of-Gaussians target, mode coverage of samples, Gaussian KL (VAE);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
+
+Dependencies point one way. At the bottom are ``_validate``, ``functional`` and ``init``; above them
+``dlcore.layers``, whose modules import only ``dlcore.layers.base`` and those; above that the modules built
+on layers (``conv`` and ``normalization``, which re-export code of ``dlcore.layers``; ``rnn``; ``training``),
+and ``check`` on top. ``tests/test_package_layout.py`` fails on an import cycle and on a module over 600
+lines. A new topic gets a new module (``dlcore.attention``); its layers go in ``dlcore/layers/<topic>.py``
+with the functions they are built on, re-exported by the topic module as ``dlcore.conv`` does.
 
 Runtime dependency: NumPy only. Everything is float64.
 """

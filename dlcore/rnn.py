@@ -33,7 +33,7 @@ import numpy as np
 
 from ._validate import as_float_array
 from .functional import sigmoid
-from .layers import _rng
+from .layers.base import _rng
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN"]
 

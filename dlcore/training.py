@@ -20,6 +20,8 @@ from . import layers as _layers
 from . import losses as _losses
 from ._validate import as_float_array, as_generator
 
+__all__ = ["mlp", "fit", "evaluate", "accuracy"]
+
 _ACTIVATIONS = {
     "relu": _layers.ReLU,
     "tanh": _layers.Tanh,

@@ -22,8 +22,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SUBMODULES = ["functional", "losses", "layers", "optim", "gradcheck", "autodiff",
-              "segmentation", "graphs", "data", "utils", "plotting"]
+
+
+def _module_names():
+    """Every module of the package, sub-packages included: "functional", "layers", "layers.base"..."""
+    for path in sorted((ROOT / "dlcore").rglob("*.py")):
+        parts = path.relative_to(ROOT / "dlcore").with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if parts:
+            yield ".".join(parts)
+
+
+SUBMODULES = list(_module_names())
 
 
 def repository_url() -> str:

@@ -1,0 +1,229 @@
+"""Convolution and pooling on NCHW arrays, by im2col, with forward and backward passes.
+
+What deep-learning libraries call convolution is cross-correlation: the kernel is not
+flipped. For input ``x`` of shape (N, C, H, W) and weights ``W`` of shape (O, C, kh, kw)::
+
+    out[n, o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] * xpad[n, c, i*s + u, j*s + v]
+
+``im2col`` gathers every receptive field into one row, (N*OH*OW, C*kh*kw), so the whole
+convolution is one matrix product ``cols @ W.reshape(O, -1).T``; its backward is two more
+products and ``col2im``, which adds each row back into the input positions it came from
+(overlapping windows accumulate). The output size along one axis is::
+
+    OH = floor((H + 2*padding - dilation*(kh - 1) - 1) / stride) + 1
+
+the formula of ``torch.nn.Conv2d``'s documentation (``conv_output_size``).
+
+The layers (``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten``) follow the conventions of
+``dlcore.layers`` and are re-exported there; ``dlcore.conv`` (the topic module the book
+imports) re-exports everything here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_float_array
+from .base import Layer, _rng
+
+__all__ = ["conv_output_size", "im2col", "col2im", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+
+
+def _pair(value, name, minimum):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    if (not isinstance(value, tuple) or len(value) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+            or min(value) < minimum):
+        raise ValueError(f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Output length along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1."""
+    for name, v, lo in [("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                        ("padding", padding, 0), ("dilation", dilation, 1)]:
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+    out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"kernel_size: the (dilated) kernel {dilation * (kernel_size - 1) + 1} "
+                         f"is larger than the padded input {size + 2 * padding}")
+    return int(out)
+
+
+def _windows(x, kernel, stride, padding):
+    """View of every receptive field: shape (N, C, OH, OW, kh, kw) (a copy only for padding)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh = conv_output_size(x.shape[2], kh, sh)
+    ow = conv_output_size(x.shape[3], kw, sw)
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return win[:, :, ::sh, ::sw][:, :, :oh, :ow]
+
+
+def im2col(x, kernel_size, stride=1, padding=0):
+    """Rows of receptive fields: (N*OH*OW, C*kh*kw), row order (n, i, j), column order (c, u, v)."""
+    x = as_float_array(x, "x", ndim=4)
+    k, s, p = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
+               _pair(padding, "padding", 0))
+    win = _windows(x, k, s, p)
+    n, c, oh, ow, kh, kw = win.shape
+    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, c * kh * kw)
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
+    """The adjoint of ``im2col``: add every row back where it came from; returns shape x_shape."""
+    cols = as_float_array(cols, "cols", ndim=2)
+    if not (isinstance(x_shape, tuple) and len(x_shape) == 4):
+        raise ValueError(f"x_shape: expected a 4-tuple (N, C, H, W), got {x_shape!r}")
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
+                                    _pair(padding, "padding", 0))
+    n, c, h, w = x_shape
+    oh = conv_output_size(h + 2 * ph, kh, sh)
+    ow = conv_output_size(w + 2 * pw, kw, sw)
+    if cols.shape != (n * oh * ow, c * kh * kw):
+        raise ValueError(f"cols: expected shape {(n * oh * ow, c * kh * kw)} for x_shape {x_shape}, "
+                         f"got shape {cols.shape}")
+    blocks = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    for u in range(kh):
+        for v in range(kw):
+            out[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += blocks[:, :, u, v]
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation) on NCHW input, as ``torch.nn.Conv2d``.
+
+    ``params["W"]`` has shape (out_channels, in_channels, kh, kw) and ``params["b"]`` shape
+    (out_channels,), PyTorch's layout; initialized as PyTorch does (uniform on
+    ±1/sqrt(in_channels*kh*kw) for both). Each output channel is one kernel, and each kernel
+    has one slice per input channel.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None,
+                 bias=True):
+        super().__init__()
+        for name, v in [("in_channels", in_channels), ("out_channels", out_channels)]:
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+        g = _rng(rng)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / np.sqrt(fan_in)
+        self.params["W"] = g.uniform(-bound, bound, size=(self.out_channels, self.in_channels,
+                                                          *self.kernel_size))
+        if bias:
+            self.params["b"] = g.uniform(-bound, bound, size=(self.out_channels,))
+
+    def forward(self, x, train=True):
+        x = as_float_array(x, "x", ndim=4)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"x: expected shape (N, {self.in_channels}, H, W), got shape {x.shape}")
+        n, _, h, w = x.shape
+        oh = conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
+        ow = conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
+        cols = im2col(x, self.kernel_size, self.stride, self.padding)      # (N*OH*OW, C*kh*kw)
+        out = cols @ self.params["W"].reshape(self.out_channels, -1).T     # (N*OH*OW, O)
+        if "b" in self.params:
+            out += self.params["b"]
+        out = np.ascontiguousarray(out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
+        self.cache = {"x_shape": x.shape, "cols": cols, "out": out}
+        return out
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        d = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)     # (N*OH*OW, O)
+        W = self.params["W"]
+        self.grads = {"W": (d.T @ self.cache["cols"]).reshape(W.shape)}
+        if "b" in self.params:
+            self.grads["b"] = d.sum(axis=0)
+        dcols = d @ W.reshape(self.out_channels, -1)                       # (N*OH*OW, C*kh*kw)
+        return col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class _Pool2d(Layer):
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", 1)
+
+    def _windows(self, x):
+        x = as_float_array(x, "x", ndim=4)
+        return x, _windows(x, self.kernel_size, self.stride, (0, 0))
+
+    def _scatter(self, dwin, x_shape):
+        """Add window gradients (N, C, OH, OW, kh, kw) back into an input-shaped array."""
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        _, _, oh, ow = dwin.shape[:4]
+        dx = np.zeros(x_shape)
+        for u in range(kh):
+            for v in range(kw):
+                dx[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += dwin[:, :, :, :, u, v]
+        return dx
+
+    def __repr__(self):
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class MaxPool2d(_Pool2d):
+    """Max over each kh x kw window (stride defaults to the kernel size), as ``nn.MaxPool2d``.
+
+    Backward routes each output's gradient to the position of its window's maximum (the
+    first one in row-major order on ties, as PyTorch's CPU kernel); overlapping windows add.
+    """
+
+    def forward(self, x, train=True):
+        x, win = self._windows(x)
+        n, c, oh, ow, kh, kw = win.shape
+        flat = win.reshape(n, c, oh, ow, kh * kw)
+        arg = flat.argmax(axis=-1)
+        out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        self.cache = {"x_shape": x.shape, "argmax": arg, "out": out}
+        return out
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        kh, kw = self.kernel_size
+        onehot = self.cache["argmax"][..., None] == np.arange(kh * kw)
+        dwin = (onehot * dout[..., None]).reshape(*dout.shape, kh, kw)
+        return self._scatter(dwin, self.cache["x_shape"])
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over each kh x kw window, as ``nn.AvgPool2d`` (no padding); backward spreads
+    each output's gradient evenly, 1/(kh*kw) to every input of its window."""
+
+    def forward(self, x, train=True):
+        x, win = self._windows(x)
+        out = win.mean(axis=(-2, -1))
+        self.cache = {"x_shape": x.shape, "out": out}
+        return out
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        kh, kw = self.kernel_size
+        dwin = np.broadcast_to((dout / (kh * kw))[..., None, None], (*dout.shape, kh, kw))
+        return self._scatter(dwin, self.cache["x_shape"])
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1*d2*...), as ``nn.Flatten()``; backward reshapes back."""
+
+    def forward(self, x, train=True):
+        x = as_float_array(x, "x", min_ndim=2)
+        out = x.reshape(x.shape[0], -1)
+        self.cache = {"x_shape": x.shape, "out": out}
+        return out
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        return dout.reshape(self.cache["x_shape"])
