@@ -6,7 +6,7 @@ Modules (named by topic):
 * ``dlcore.losses``: losses returning ``(loss, grad)`` with PyTorch's mean reduction;
 * ``dlcore.layers``: layers with ``forward``/``backward``, ``params``/``grads`` dicts, all importable from
   ``dlcore.layers``; a package, one module per kind of layer: ``base`` (``Layer``), ``dense`` (``Linear``,
-  ``Sequential``), ``activation``, ``dropout``, ``residual``, ``normalization``, ``convolution``;
+  ``Sequential``), ``activation``, ``dropout``, ``residual``, ``normalization``, ``convolution``, ``attention``;
 * ``dlcore.optim``: SGD, AdaGrad, RMSProp, Adam, AdamW reproducing ``torch.optim``;
 * ``dlcore.schedules``: learning-rate schedules as functions of the step (step decay, cosine annealing, linear warm-up);
 * ``dlcore.init``: Xavier (Glorot) and He initializations; ``dlcore.clip``: gradient clipping by norm and by value (as torch);
@@ -16,17 +16,20 @@ Modules (named by topic):
 * ``dlcore.segmentation``: multi-class soft Dice / IoU, weighted and bootstrapped cross-entropy;
 * ``dlcore.check``: self-check exercises, checkers a reader runs on their own implementation, all importable
   from ``dlcore.check``; a package, one module per topic: ``backprop``, ``activations``, ``optimizers``,
-  ``normalization``, ``regularization``, ``metrics``, ``conv``, ``rnn``, ``generative``, ``tensors``;
+  ``normalization``, ``regularization``, ``metrics``, ``conv``, ``rnn``, ``generative``, ``tensors``, ``attention``;
 * ``dlcore.training``: ``mlp`` (build an MLP) and ``fit`` (the mini-batch training loop every chapter uses);
 * ``dlcore.conv``: Conv2d (im2col), MaxPool2d, AvgPool2d, Flatten on NCHW arrays (also in ``dlcore.layers``;
   the code is in ``dlcore.layers.convolution``);
 * ``dlcore.rnn``: RNN, LSTM and GRU cells with PyTorch's parameter names, and BPTT for the vanilla RNN;
 * ``dlcore.geometry``: distances in high dimensions, ball and cube volumes, manifold data, PCA spectrum, k-NN;
 * ``dlcore.regularization``: L1 and L2 penalties with gradients, soft thresholding, bias-variance decomposition;
-* ``dlcore.normalization``: BatchNorm1d, LayerNorm, Residual (also in ``dlcore.layers``) and group_norm (the
+* ``dlcore.normalization``: BatchNorm1d, LayerNorm, RMSNorm, Residual (also in ``dlcore.layers``) and group_norm (the
   code is in ``dlcore.layers.normalization`` and ``dlcore.layers.residual``);
 * ``dlcore.metrics``: confusion matrix, precision/recall/F1, ROC and PR curves, AUC, average precision (equal to scikit-learn);
 * ``dlcore.generative``: a ring-of-Gaussians target, mode coverage of samples, Gaussian KL (VAE);
+* ``dlcore.attention``: scaled dot-product attention (forward, backward, masks as in PyTorch), MultiheadAttention
+  with torch's parameter names (the code is in ``dlcore.layers.attention``), and positions (``dlcore.positions``:
+  sinusoidal, RoPE, ALiBi);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
@@ -39,8 +42,8 @@ with the functions they are built on, re-exported by the topic module as ``dlcor
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "seed", "table", "__version__"]

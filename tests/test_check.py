@@ -939,3 +939,126 @@ def test_kl_and_matmul_shared_behaviour(checker, capsys):
     first = capsys.readouterr().out
     fn(wrong)
     assert capsys.readouterr().out == first and checker in check.__all__
+
+
+# ------------------------------------------------ attention: forward and backward
+
+def _T(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _att(q, k, v, mask, dout, *, scale=None, axis=-1, mask_mode="where", shift=True,
+         ds_mode="full", dv_mode="PT", dk_mode="dsT", grad_scale=True):
+    """Attention forward and backward with switchable mistakes."""
+    E = q.shape[-1]
+    sc = 1.0 / np.sqrt(E) if scale is None else scale
+    s = sc * (q @ _T(k))
+    if mask is not None and mask_mode == "where":
+        s = np.where(mask, s, -np.inf)
+    elif mask is not None and mask_mode == "inverted":
+        s = np.where(mask, -np.inf, s)
+    elif mask is not None and mask_mode == "multiply":
+        s = s * mask
+    if shift:
+        s = s - s.max(axis=axis, keepdims=True)
+    p = np.exp(s)
+    p = p / p.sum(axis=axis, keepdims=True)
+    if mask is not None and mask_mode == "after":
+        p = p * mask
+    out = p @ v
+    dv = _T(p) @ dout if dv_mode == "PT" else p @ dout
+    dp = dout @ _T(v)
+    ds = {"full": p * (dp - (dp * p).sum(axis=-1, keepdims=True)),
+          "no_rowsum": p * dp, "dp": dp,
+          "wrong_axis": p * (dp - (dp * p).sum(axis=-2, keepdims=True))}[ds_mode]
+    g = sc if grad_scale else 1.0
+    dk = g * (_T(ds) @ q) if dk_mode == "dsT" else g * (ds @ q)
+    return out, g * (ds @ k), dk, dv
+
+
+def att_ok(q, k, v, mask, dout):
+    return _att(q, k, v, mask, dout)
+
+
+def att_einsum(q, k, v, mask, dout):            # another summation order, -1e9 instead of -inf
+    E = q.shape[-1]
+    s = np.einsum("...le,...se->...ls", q, k) / np.sqrt(E)
+    if mask is not None:
+        s = np.where(mask, s, -1e9)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    out = np.einsum("...ls,...sv->...lv", p, v)
+    dp = np.einsum("...lv,...sv->...ls", dout, v)
+    ds = p * (dp - np.sum(dout * out, axis=-1, keepdims=True))     # FlashAttention's D
+    return (out, np.einsum("...ls,...se->...le", ds, k) / np.sqrt(E),
+            np.einsum("...ls,...le->...se", ds, q) / np.sqrt(E),
+            np.einsum("...ls,...lv->...sv", p, dout))
+
+
+def att_torch(q, k, v, mask, dout):
+    import torch
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    m = None if mask is None else torch.tensor(mask)
+    out = torch.nn.functional.scaled_dot_product_attention(*ts, attn_mask=m)
+    out.backward(torch.tensor(dout))
+    return (out.detach().numpy(),) + tuple(t.grad.numpy() for t in ts)
+
+
+ATT_MISTAKES = [
+    ("no_scale", lambda *a: _att(*a, scale=1.0), "you forgot the scale"),
+    ("scale_1_over_E", lambda q, *a: _att(q, *a, scale=1.0 / q.shape[-1]), "not 1 / E"),
+    ("softmax_over_queries", lambda *a: _att(*a, axis=-2), "the softmax runs over the keys"),
+    ("mask_ignored", lambda *a: _att(*a, mask_mode="none"), "the mask is not applied"),
+    ("mask_after_softmax", lambda *a: _att(*a, mask_mode="after"),
+     "you zeroed the masked weights after the softmax"),
+    ("mask_multiplied", lambda *a: _att(*a, mask_mode="multiply"),
+     "multiplying the scores by the mask"),
+    ("mask_inverted", lambda *a: _att(*a, mask_mode="inverted"), "the mask is inverted"),
+    ("no_max_shift", lambda *a: _att(*a, shift=False), "subtract each row's max"),
+    ("dv_not_transposed", lambda *a: _att(*a, dv_mode="P"), "not P @ dout"),
+    ("softmax_backward_no_rowsum", lambda *a: _att(*a, ds_mode="no_rowsum"),
+     "the softmax backward is missing its second term"),
+    ("softmax_skipped", lambda *a: _att(*a, ds_mode="dp"), "you skipped the softmax"),
+    ("rowsum_wrong_axis", lambda *a: _att(*a, ds_mode="wrong_axis"),
+     "the row sum in the softmax backward runs over the keys"),
+    ("dk_not_transposed", lambda *a: _att(*a, dk_mode="ds"), "dk = scale * dS^T @ q"),
+    ("grad_no_scale", lambda *a: _att(*a, grad_scale=False), "missing the factor 1/sqrt(E)"),
+    ("plain_transpose", lambda q, k, v, m, d: _att(q, k, v, m, d) if q.ndim == 2
+     else (q @ k.T), "transpose only the last two axes"),
+]
+
+
+@pytest.mark.parametrize("fn", [att_ok, att_einsum, att_torch])
+def test_attention_correct_passes(fn, capsys):
+    assert check.check_attention(fn) is True
+    out = capsys.readouterr().out
+    assert out.startswith("Attention forward and backward: correct.") and "Hint" not in out
+    assert max(len(line) for line in out.splitlines()) <= 88
+
+
+@pytest.mark.parametrize("name, fn, hint", ATT_MISTAKES, ids=[m[0] for m in ATT_MISTAKES])
+def test_attention_mistakes_fail_with_hint(name, fn, hint, capsys):
+    assert check.check_attention(fn) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Attention forward and backward: not yet. Case "), out
+    assert "Hint: " in out and hint in flat(out), out
+    assert max(len(line) for line in out.splitlines()) <= 88
+
+
+def test_attention_shape_hints_and_shared_behaviour(capsys):
+    def dk_shape(q, k, v, m, d):            # dS @ q has q's shape: caught on the L != S case
+        out, dq, dk, dv = att_ok(q, k, v, m, d)
+        return out, dq, dq if q.shape != k.shape else dk, dv
+    assert check.check_attention(dk_shape) is False
+    out = flat(capsys.readouterr().out)
+    assert "Case 2 of 5" in out and "dk has k's shape (S, E)" in out
+    assert check.check_attention(_raises) is False
+    assert "your function raised RuntimeError: boom" in flat(capsys.readouterr().out)
+    assert check.check_attention(lambda *a: None) is False
+    assert "expected a tuple (out, dq, dk, dv)" in flat(capsys.readouterr().out)
+    with pytest.raises(ValueError, match=r"^fn: expected a callable"):
+        check.check_attention("fn")
+    check.check_attention(ATT_MISTAKES[0][1])
+    first = capsys.readouterr().out
+    check.check_attention(ATT_MISTAKES[0][1])
+    assert capsys.readouterr().out == first and "check_attention" in check.__all__

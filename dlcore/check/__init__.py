@@ -37,7 +37,10 @@ your function) never raises, it prints what went wrong and a hint instead. Only 
 * ``check_gaussian_kl(fn)``: ``fn(mu, logvar) -> kl``, the VAE's KL term per example,
   against ``dlcore.generative.gaussian_kl``;
 * ``check_matmul_shape(fn)``: ``fn(shape_a, shape_b) -> shape or None``, the shape of
-  ``a @ b`` with 1-D promotion and broadcast batch axes, against ``np.matmul``.
+  ``a @ b`` with 1-D promotion and broadcast batch axes, against ``np.matmul``;
+* ``check_attention(fn)``: ``fn(q, k, v, mask, dout) -> (out, dq, dk, dv)``, scaled
+  dot-product attention forward and backward with a boolean mask (True = may attend),
+  against ``dlcore.attention``.
 
 When an answer is wrong, each checker compares it with the typical wrong variants (a
 transposed weight, a missing term, the other convention...) and names the one it matches
@@ -61,7 +64,8 @@ for all of them): ``backprop`` (linear backward, softmax cross-entropy gradient,
 ``activations`` (sigmoid), ``optimizers`` (SGD with momentum, Adam, clip grad norm),
 ``normalization`` (batch norm backward), ``regularization`` (inverted dropout), ``metrics``
 (precision, recall, F1), ``conv`` (conv2d forward), ``rnn`` (one step of BPTT),
-``generative`` (Gaussian KL), ``tensors`` (the shape of ``a @ b``). The helpers they share
+``generative`` (Gaussian KL), ``tensors`` (the shape of ``a @ b``), ``attention`` (scaled
+dot-product attention, forward and backward). The helpers they share
 (calling the reader's function safely, comparing, printing a verdict) are in ``_common``.
 A new checker goes in the module of its topic (a new topic gets a new module), is imported
 below and listed in ``__all__``.
@@ -79,6 +83,7 @@ from .conv import check_conv2d_forward
 from .rnn import check_rnn_step_backward
 from .generative import check_gaussian_kl
 from .tensors import check_matmul_shape
+from .attention import check_attention
 
 # Importable from the single-file ``dlcore.check`` of version 0.1 (kept so that old imports
 # work; not in __all__): two imports, and the private helpers that tests/test_check.py uses.
@@ -92,4 +97,4 @@ __all__ = ["check_linear_backward", "check_softmax_cross_entropy_grad", "check_m
            "check_sigmoid", "check_sgd_momentum_step", "check_adam_step", "check_clip_grad_norm",
            "check_batchnorm_backward", "check_inverted_dropout", "check_precision_recall_f1",
            "check_conv2d_forward", "check_rnn_step_backward", "check_gaussian_kl",
-           "check_matmul_shape", "RTOL", "ATOL", "SIGMOID_RTOL"]
+           "check_matmul_shape", "check_attention", "RTOL", "ATOL", "SIGMOID_RTOL"]

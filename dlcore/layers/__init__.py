@@ -22,10 +22,13 @@ Where each layer lives (every one is importable from ``dlcore.layers``):
 * ``activation``: ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``ELU``, ``GELU``, ``SiLU``;
 * ``dropout``: ``Dropout``;
 * ``residual``: ``Residual``;
-* ``normalization``: ``BatchNorm1d``, ``LayerNorm`` (and the function ``group_norm``), also
-  exported by the topic module ``dlcore.normalization``;
+* ``normalization``: ``BatchNorm1d``, ``LayerNorm``, ``RMSNorm`` (and the function
+  ``group_norm``), also exported by the topic module ``dlcore.normalization``;
 * ``convolution``: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` (and ``im2col``,
-  ``col2im``, ``conv_output_size``), also exported by the topic module ``dlcore.conv``.
+  ``col2im``, ``conv_output_size``), also exported by the topic module ``dlcore.conv``;
+* ``attention``: ``MultiheadAttention`` (and the functions ``scaled_dot_product_attention``,
+  its backward, ``attention_weights``, the masks, ``split_heads``, ``merge_heads``), also
+  exported by the topic module ``dlcore.attention``.
 
 Dependencies point one way: a module of this package imports only ``dlcore.layers.base`` and
 lower-level modules (``dlcore.functional``, ``dlcore._validate``, ``dlcore.init``), never
@@ -41,8 +44,9 @@ from .dense import Linear, Sequential
 from .activation import ReLU, LeakyReLU, Sigmoid, Tanh, ELU, GELU, SiLU
 from .dropout import Dropout
 from .residual import Residual
-from .normalization import BatchNorm1d, LayerNorm          # a new normalization layer: add it here
+from .normalization import BatchNorm1d, LayerNorm, RMSNorm  # a new normalization layer: add it here
 from .convolution import Conv2d, MaxPool2d, AvgPool2d, Flatten
+from .attention import MultiheadAttention
 
 # Importable from the single-file ``dlcore.layers`` of version 0.1 (kept so that old imports
 # work; not part of ``__all__``).
@@ -52,4 +56,4 @@ from .._validate import (as_float_array, check_finite, check_positive,  # noqa: 
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "Dropout",
            "Sequential", "GELU", "SiLU", "BatchNorm1d", "LayerNorm", "Residual", "Conv2d",
-           "MaxPool2d", "AvgPool2d", "Flatten"]
+           "MaxPool2d", "AvgPool2d", "Flatten", "RMSNorm", "MultiheadAttention"]

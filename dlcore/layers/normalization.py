@@ -30,6 +30,12 @@ running_var + eps)``.
 over its last axis of size D: the same formulas with the sums over the D features, so an
 example's output never depends on the other examples, and train and eval modes are the same.
 
+**RMS norm** (``RMSNorm``; Zhang & Sennrich 2019) drops the centering of layer norm and the
+bias: over the last axes (``normalized_shape``, D values), ``r = 1 / sqrt(mean(x^2) + eps)``,
+``x_hat = x * r``, ``y = weight * x_hat``; backward ``dx = r * (g - x_hat * mean(g * x_hat))``
+with ``g = dy * weight``. It is the norm of LLaMA-style Transformers, as
+``torch.nn.RMSNorm(normalized_shape, eps=1e-6)``.
+
 **Group norm** (``group_norm``; Wu & He 2018) is a forward-only function for (N, C, *spatial)
 inputs: the C channels are split into G groups and each (example, group) is standardized over
 its C/G channels and all spatial positions. G = 1 is layer norm over (C, H, W), G = C is
@@ -41,7 +47,8 @@ at 0, ``running_mean`` at 0 and ``running_var`` at 1.
 This is the home of every normalization layer. ``dlcore.normalization`` (the topic module the
 book imports) and ``dlcore.layers`` re-export them: a new one (e.g. ``RMSNorm``) is written
 here, added to ``__all__`` below, and imported in ``dlcore/layers/__init__.py`` and
-``dlcore/normalization.py``; ``tests/test_package_layout.py`` fails until all three list it.
+``dlcore/normalization.py`` (as ``RMSNorm`` is); ``tests/test_package_layout.py`` fails until
+all three list it.
 """
 from __future__ import annotations
 
@@ -50,7 +57,7 @@ import numpy as np
 from .._validate import as_float_array, check_positive
 from .base import Layer
 
-__all__ = ["BatchNorm1d", "LayerNorm", "group_norm"]
+__all__ = ["BatchNorm1d", "LayerNorm", "RMSNorm", "group_norm"]
 
 
 def _check_num_features(value, name="num_features"):
@@ -187,6 +194,58 @@ class LayerNorm(Layer):
 
     def __repr__(self):
         return f"LayerNorm({self.num_features}, eps={self.eps})"
+
+
+class RMSNorm(Layer):
+    """Root-mean-square normalization over the last ``len(normalized_shape)`` axes, as
+    ``torch.nn.RMSNorm(normalized_shape, eps=1e-6)``: ``y = weight * x / sqrt(mean(x**2) +
+    eps)``, no centering and no bias.
+
+    ``normalized_shape``: an int (the last axis) or a tuple of the trailing axes' sizes.
+    ``params``: ``weight`` of shape ``normalized_shape``, initialised to ones.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-6):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            and not isinstance(normalized_shape, (bool, np.bool_)) else normalized_shape
+        try:
+            shape = tuple(_check_num_features(s, "normalized_shape") for s in shape)
+        except TypeError:
+            shape = ()
+        if not shape:
+            raise ValueError(f"normalized_shape: expected a positive int or a non-empty tuple "
+                             f"of positive ints, got {normalized_shape!r}")
+        self.normalized_shape = shape
+        self.eps = check_positive(eps, "eps")
+        self.params["weight"] = np.ones(shape)
+
+    def forward(self, x, train=True):
+        k = len(self.normalized_shape)
+        x = as_float_array(x, "x", min_ndim=k)
+        if x.shape[x.ndim - k:] != self.normalized_shape:
+            raise ValueError(f"x: expected trailing dimensions {self.normalized_shape}, "
+                             f"got shape {x.shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        inv_rms = 1.0 / np.sqrt((x * x).mean(axis=axes, keepdims=True) + self.eps)
+        x_hat = x * inv_rms
+        out = self.params["weight"] * x_hat
+        self.cache = {"x_hat": x_hat, "inv_rms": inv_rms, "axes": axes, "out": out}
+        return out
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        c = self.cache
+        lead = tuple(range(dout.ndim - len(self.normalized_shape)))
+        self.grads = {"weight": (dout * c["x_hat"]).sum(axis=lead)}
+        g = dout * self.params["weight"]
+        return c["inv_rms"] * (g - c["x_hat"] * (g * c["x_hat"]).mean(axis=c["axes"],
+                                                                      keepdims=True))
+
+    def __repr__(self):
+        shape = self.normalized_shape[0] if len(self.normalized_shape) == 1 \
+            else self.normalized_shape
+        return f"RMSNorm({shape}, eps={self.eps})"
 
 
 def group_norm(x, num_groups, eps=1e-5):
