@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import book, scaling, train_step
+from . import attention, book, scaling, train_step
 
 # scaling (NumPy only) runs before train_step: after PyTorch's parallel regions its OpenMP
 # threads keep spinning for a while, and on 2 cores they slowed the NumPy steps timed after
 # them by up to 60 %
-BENCHMARKS = {"scaling": scaling, "train_step": train_step, "book": book}
+BENCHMARKS = {"scaling": scaling, "train_step": train_step, "attention": attention, "book": book}
 
 
 def main(argv=None):
