@@ -193,6 +193,17 @@ def test_binder_pins_equal_the_lock():
         assert version.local == ("cpu" if name == "torch" else None), f"{name}=={version}"
 
 
+def test_ci_installs_and_checks_both_locks():
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    run_min = (ROOT / ".ci" / "run-min").read_text(encoding="utf-8")
+    assert "pip install -q -r requirements.txt" in run
+    assert "scripts/lock.py --check-installed requirements-lock.txt" in run
+    assert "bash .ci/run-min" in run
+    assert "-c requirements-min.txt" in run_min
+    assert "scripts/lock.py --check-installed requirements-min.txt" in run_min
+    assert "--nbval-lax" in run_min and " notebooks" in run_min
+
+
 # --- the check that CI runs after installing ---------------------------------------------------
 
 def _lock_script():
