@@ -155,6 +155,13 @@ def _chinese_search_language():
     from sphinx.search.zh import JIEBA, SearchChinese
 
     class SearchChineseRuns(SearchChinese):
+        def init(self, options) -> None:
+            super().init(options)
+            # Sphinx keeps the Latin words seen so far in a class-level *list* and tests
+            # membership for every word it stems: quadratic, most of the build time. A set
+            # gives the same answers.
+            self.latin_terms = set()
+
         def split(self, input: str) -> list[str]:
             chinese: list[str] = []
             if JIEBA:
@@ -162,7 +169,7 @@ def _chinese_search_language():
                 for run in CJK_RUN.findall(input):
                     chinese.extend(jieba.cut_for_search(run))
             latin1 = [term.strip() for term in self.latin1_letters.findall(input)]
-            self.latin_terms.extend(latin1)
+            self.latin_terms.update(latin1)
             return chinese + latin1
     return SearchChineseRuns
 
@@ -215,8 +222,9 @@ def _question_index_entries(app, doctree):
 
 # --------------------------------------------------------------------------- 6. ID tables
 
-BADGE_COLUMNS = {"ID", "Level", "Severity"}
-BARE_COLUMNS = {"ID", "问题", "Question", "Level", "Severity"}
+BADGE_COLUMNS = {"ID", "Level", "Severity"}  # on the card's first line, beside the ID
+SHORT_COLUMNS = {"Source", "Erratum", "Proof"}  # side by side on the card's last line
+BARE_COLUMNS = {"ID", "问题", "Question", "Level", "Severity"}  # no column label on the card
 
 
 def _slug(text):
@@ -238,6 +246,8 @@ def _id_tables(app, doctree):
                 entry["classes"].append(f"col-{_slug(head)}")
                 if head in BADGE_COLUMNS:
                     entry["classes"].append("col-badge")
+                if head in SHORT_COLUMNS:
+                    entry["classes"].append("col-short")
                 if head in BARE_COLUMNS:
                     continue
                 para = next(entry.findall(nodes.paragraph), None)
