@@ -212,8 +212,10 @@ def render() -> str:
         "(question-index)=",
         "# Question index",
         "",
-        (f"Every question the book answers, by topic: {len(questions)} questions, {n_seed} from the seed "
-         f"notes and {len(questions) - n_seed} beyond them. " if n_done == len(questions) else
+        (f"Every question the book answers, by topic: {len(questions)} questions, "
+         + (f"{n_seed} from the seed notes and {len(questions) - n_seed} beyond them. "
+            if n_seed < len(questions) else "all from the seed notes so far. ")
+         if n_done == len(questions) else
          f"Every question of the book, by topic: **{n_done} of {len(questions)} answered** so far; "
          "the others are planned and will link to their section when it lands. ")
         + "Each question links to the section that answers it. "
