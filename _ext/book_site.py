@@ -223,7 +223,7 @@ def _question_index_entries(app, doctree):
 # --------------------------------------------------------------------------- 6. ID tables
 
 BADGE_COLUMNS = {"ID", "Level", "Severity"}  # on the card's first line, beside the ID
-SHORT_COLUMNS = {"Source", "Erratum", "Proof"}  # side by side on the card's last line
+SHORT_COLUMNS = {"Source", "Erratum", "Proof"}  # short links, also on the card's first line
 BARE_COLUMNS = {"ID", "问题", "Question", "Level", "Severity"}  # no column label on the card
 
 
@@ -248,7 +248,7 @@ def _id_tables(app, doctree):
                     entry["classes"].append("col-badge")
                 if head in SHORT_COLUMNS:
                     entry["classes"].append("col-short")
-                if head in BARE_COLUMNS:
+                if head in BARE_COLUMNS or head in SHORT_COLUMNS:
                     continue
                 para = next(entry.findall(nodes.paragraph), None)
                 if para is not None:
