@@ -47,6 +47,7 @@ TOPICS = [
     ("metrics-data", "Metrics and data"),
     ("generative", "Generative models"),
     ("pytorch-tools", "PyTorch tools"),
+    ("attention", "Attention"),
 ]
 # The filters above the index tables and the practice questions; _static/book.js makes them
 # work (without JavaScript every question stays visible).
