@@ -249,6 +249,7 @@ def render_practice() -> str:
                 "",
                 f"{fence}{{admonition}} Answer",
                 ":class: dropdown",
+                "",
                 body.strip("\n"),
                 fence,
                 "",
