@@ -5,9 +5,11 @@
   per-example gradients, constant Hessian and closed-form minimum;
 * ``trajectory(opt, grad_fn, theta0, steps)``: apply a ``dlcore.optim`` optimizer to one
   parameter vector and return the whole path;
-* ``best_time(fn, repeat)``: the best of a few wall-clock timings of ``fn()``.
+* ``best_time(fn, repeat)``: the best of a few wall-clock timings of ``fn()``;
+* ``sharpness(loss_fn, params, iters, seed)``: the top Hessian eigenvalue of a PyTorch loss by
+  power iteration with Hessian-vector products (PyTorch is imported inside the function).
 
-NumPy only, float64.
+NumPy only at import time, float64.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from ._validate import as_float_array
 
-__all__ = ["LeastSquares", "least_squares", "trajectory", "best_time"]
+__all__ = ["LeastSquares", "least_squares", "trajectory", "best_time", "sharpness"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,32 @@ def best_time(fn, repeat=5) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return float(best)
+
+
+def sharpness(loss_fn, params, iters=20, seed=0) -> float:
+    """The Hessian eigenvalue of largest magnitude of ``loss_fn(*params)`` at ``params`` (the
+    "sharpness" when the loss is locally convex), by ``iters`` steps of power iteration with
+    Hessian-vector products (double backpropagation, PyTorch). ``params`` is a list of float64
+    tensors (copied, not modified); the start vector is drawn from
+    ``numpy.random.default_rng(seed)``, one standard normal array per parameter, in order."""
+    import torch
+
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn: expected a callable of the parameter tensors, got {type(loss_fn).__name__}")
+    if not isinstance(params, (list, tuple)) or not params or not all(
+            isinstance(p, torch.Tensor) and p.dtype == torch.float64 for p in params):
+        raise ValueError("params: expected a non-empty list of float64 torch tensors")
+    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
+        raise ValueError(f"iters: expected a positive integer, got {iters!r}")
+    ps = [p.detach().clone().requires_grad_(True) for p in params]
+    grads = torch.autograd.grad(loss_fn(*ps), ps, create_graph=True)
+    g = np.random.default_rng(seed)
+    v = [torch.tensor(g.standard_normal(tuple(p.shape)), dtype=torch.float64) for p in ps]
+    lam = 0.0
+    for _ in range(int(iters)):
+        norm = torch.sqrt(sum((a * a).sum() for a in v))
+        v = [a / norm for a in v]
+        hv = torch.autograd.grad(grads, ps, grad_outputs=v, retain_graph=True)
+        lam = float(sum((a * b).sum() for a, b in zip(v, hv)))
+        v = [h.detach() for h in hv]
+    return lam

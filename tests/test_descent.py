@@ -75,6 +75,26 @@ def test_best_time_is_a_minimum():
     assert len(calls) == 3 and 0 <= t < 1
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sharpness_equals_top_eigenvalue_of_autograd_hessian(seed):
+    g = np.random.default_rng(seed)
+    X = torch.tensor(g.standard_normal((30, 4)))
+    y = torch.tensor((g.random(30) < 0.5).astype(float))
+    w0, b0 = torch.tensor(g.standard_normal(4)), torch.tensor([0.3], dtype=torch.float64)
+
+    def loss(w, b):  # logistic regression + ridge: convex, so the top eigenvalue is the largest
+        z = X @ w + b
+        return torch.nn.functional.binary_cross_entropy_with_logits(z, y) + 0.05 * (w @ w)
+
+    H = torch.autograd.functional.hessian(lambda t: loss(t[:4], t[4:]), torch.cat([w0, b0]))
+    top = np.linalg.eigvalsh(H.numpy())[-1]
+    lam = descent.sharpness(loss, [w0, b0], iters=200, seed=seed)
+    assert abs(lam - top) < 1e-8 * top
+    w_before = w0.clone()
+    descent.sharpness(loss, [w0, b0], iters=3, seed=seed)
+    assert torch.equal(w0, w_before)                        # params are not modified
+
+
 @pytest.mark.parametrize("call, word", [
     (lambda: descent.least_squares(0), "rng"),
     (lambda: descent.least_squares(np.random.default_rng(0), n=1), "n"),
@@ -88,6 +108,9 @@ def test_best_time_is_a_minimum():
     (lambda: descent.trajectory(optim.SGD(0.1), lambda t: t, [1.0], -1), "steps"),
     (lambda: descent.best_time(lambda: None, repeat=0), "repeat"),
     (lambda: descent.best_time(3), "fn"),
+    (lambda: descent.sharpness(3, [torch.zeros(2, dtype=torch.float64)]), "loss_fn"),
+    (lambda: descent.sharpness(lambda w: w.sum(), [torch.zeros(2)]), "params"),
+    (lambda: descent.sharpness(lambda w: w.sum(), [torch.zeros(2, dtype=torch.float64)], 0), "iters"),
 ])
 def test_bad_input_names_the_argument(call, word):
     with pytest.raises(ValueError, match=word):
