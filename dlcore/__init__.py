@@ -32,6 +32,7 @@ Modules (named by topic):
   sinusoidal, RoPE, ALiBi);
 * ``dlcore.curves``: per-epoch training and validation curves of the regularization experiments (digits split, ``train_curves``);
 * ``dlcore.propagation``: signal and gradient propagation through deep stacks (per-layer norms by activation and initialization);
+* ``dlcore.descent``: the least-squares running example of the optimization chapters (trajectories, sharpness, best stopping time);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
@@ -44,8 +45,8 @@ with the functions they are built on, re-exported by the topic module as ``dlcor
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, descent
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "descent", "seed", "table", "__version__"]
