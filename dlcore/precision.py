@@ -40,6 +40,7 @@ Everything is float64 NumPy; nothing here needs PyTorch.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,15 +229,23 @@ def sequential_sum(x, fmt, accumulate=None) -> float:
         raise ValueError(f"x: expected values that are finite in {f.name}, got inf or NaN "
                          f"after rounding (max of {f.name} is {f.max:g})")
     s = 0.0
-    if acc is None:
-        for v in x.tolist():
-            s += v
-    else:
-        one = np.empty(1)
-        for v in x.tolist():
-            one[0] = s + v
-            s = float(round_nearest(one, acc)[0])
+    for v in x.tolist():
+        s = s + v if acc is None else _round_scalar(s + v, acc)
     return float(round_nearest(np.array(s), f))
+
+
+def _round_scalar(v: float, f: FloatFormat) -> float:
+    """``round_nearest`` for one Python float (the loop of ``sequential_sum`` calls it once
+    per element, where NumPy's per-call overhead would dominate). ``round`` of a float rounds
+    half to even, like ``np.rint``."""
+    if v == 0.0 or not math.isfinite(v):
+        return v
+    q = max(math.frexp(v)[1] - 1, f.emin) - f.mantissa_bits
+    try:
+        r = math.copysign(math.ldexp(round(math.ldexp(v, -q)), q), v)   # keeps -0.0
+    except OverflowError:
+        return math.copysign(math.inf, v)
+    return r if abs(r) <= f.max else math.copysign(math.inf, r)
 
 
 class LossScaler:

@@ -232,3 +232,14 @@ def test_torch_float64_conversion_rounds_twice():
     x = 1 + 2 ** -8 + 2 ** -30
     assert torch.tensor(x, dtype=torch.float64).to(torch.bfloat16).item() == 1.0
     assert float(P.round_nearest(x, "bf16")) == 1 + 2 ** -7
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp32"])
+def test_scalar_rounding_path_equals_round_nearest(fmt, rng):
+    x = np.concatenate([_probe_float32(rng, 3000).astype(np.float64),
+                        rng.standard_normal(3000) * 10.0 ** rng.integers(-45, 45, 3000),
+                        [np.inf, -np.inf, 1.7e308, -0.0]])
+    ref = P.round_nearest(x, fmt)
+    ours = np.array([P._round_scalar(float(v), P.format_info(fmt)) for v in x])
+    np.testing.assert_array_equal(ours, ref)
+    assert np.array_equal(np.signbit(ours), np.signbit(ref))
