@@ -60,6 +60,15 @@ class FloatFormat:
     exponent_bits: int
     mantissa_bits: int
 
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f"name: expected a string, got {type(self.name).__name__}")
+        e = check_int(self.exponent_bits, "exponent_bits", min_value=2)
+        m = check_int(self.mantissa_bits, "mantissa_bits", min_value=1)
+        if e > 11 or m > 52:
+            raise ValueError(f"exponent_bits, mantissa_bits: expected at most 11 and 52 (a "
+                             f"format that float64 holds exactly), got {e} and {m}")
+
     @property
     def bits(self) -> int:
         return 1 + self.exponent_bits + self.mantissa_bits

@@ -202,6 +202,10 @@ def test_loss_scaler_growth_stops_at_inf():
 
 @pytest.mark.parametrize("call, msg", [
     (lambda: P.format_info("fp8"), r"^fmt: expected one of"),
+    (lambda: P.FloatFormat("e4m3", 4.0, 3), r"^exponent_bits: expected an integer"),
+    (lambda: P.FloatFormat("x", 5, 0), r"^mantissa_bits: expected an integer >= 1"),
+    (lambda: P.FloatFormat("x", 12, 3), r"^exponent_bits, mantissa_bits: expected at most"),
+    (lambda: P.FloatFormat(3, 5, 10), r"^name: expected a string"),
     (lambda: P.round_nearest([1.0], 16), r"^fmt: expected one of"),
     (lambda: P.round_nearest(["a"], "bf16"), r"^x: expected a real numeric array"),
     (lambda: P.round_stochastic([1.0], "bf16", rng=-1), r"^rng: expected None, a non-negative"),
@@ -243,3 +247,13 @@ def test_scalar_rounding_path_equals_round_nearest(fmt, rng):
     ours = np.array([P._round_scalar(float(v), P.format_info(fmt)) for v in x])
     np.testing.assert_array_equal(ours, ref)
     assert np.array_equal(np.signbit(ours), np.signbit(ref))
+
+
+def test_a_custom_format_behaves_like_the_ieee_layout():
+    """An fp8 E5M2-like layout (5 exponent bits, 2 fraction bits, IEEE conventions), against
+    torch.float8_e5m2, which follows the same rules (ties to even, overflow to inf)."""
+    e5m2 = P.FloatFormat("e5m2", 5, 2)
+    assert e5m2.max == 57344 and e5m2.smallest_subnormal == 2.0 ** -16
+    x = np.float32([0.3, 1.1, 1.125, 1.375, -7.0, 60000.0, 1e-5, 3e-5])
+    ref = torch.from_numpy(x).to(torch.float8_e5m2).to(torch.float64).numpy()
+    np.testing.assert_array_equal(P.round_nearest(x.astype(np.float64), e5m2), ref)
