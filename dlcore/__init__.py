@@ -34,6 +34,12 @@ Modules (named by topic):
 * ``dlcore.propagation``: signal and gradient propagation through deep stacks (per-layer norms by activation and initialization);
 * ``dlcore.descent``: the least-squares running example of the optimization chapters (trajectories, sharpness, best stopping time);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
+* ``dlcore.precision``: fp32 / fp16 / bf16 simulated exactly in float64 (format constants from the bit layout,
+  round-to-nearest-even and stochastic rounding, bit fields, low-precision sums, a loss scaler with
+  ``torch.amp.GradScaler``'s rule);
+* ``dlcore.memory``: bytes of model state (mixed-precision Adam, ZeRO stages), activation checkpointing measured on
+  dlcore layers; ``dlcore.parallel``: ring all-reduce, tensor-parallel linear layers, pipeline schedules in NumPy;
+  ``dlcore.ddp_demo``: ``torch.distributed`` (gloo, loopback) in worker processes, for the data-parallelism page;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
 Dependencies point one way. At the bottom are ``_validate``, ``functional`` and ``init``; above them
@@ -45,8 +51,8 @@ with the functions they are built on, re-exported by the topic module as ``dlcor
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, descent
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, descent, precision, memory, parallel, ddp_demo
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "descent", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "descent", "precision", "memory", "parallel", "ddp_demo", "seed", "table", "__version__"]

@@ -48,6 +48,8 @@ TOPICS = [
     ("generative", "Generative models"),
     ("pytorch-tools", "PyTorch tools"),
     ("attention", "Attention"),
+    ("precision", "Number formats and mixed precision"),
+    ("memory-parallel", "Memory and parallelism"),
 ]
 # The filters above the index tables and the practice questions; _static/book.js makes them
 # work (without JavaScript every question stays visible).

@@ -157,8 +157,9 @@ PATTERNS = sorted(((len(form), _english_pattern(form), form, entry)
 
 
 def _is_abbreviation(form: str) -> bool:
-    """LSTM, SGD, ReLU, AUC, FLOPs: a single token with capitals after its first letter."""
-    return " " not in form and any(c.isupper() for c in form[1:])
+    """LSTM, SGD, ReLU, AUC, FLOPs, bf16: a single token with capitals after its first letter
+    or with a digit."""
+    return " " not in form and any(c.isupper() or c.isdigit() for c in form[1:])
 
 
 def glossary_misses(zh: str, en: str) -> list[str]:
@@ -172,8 +173,7 @@ def glossary_misses(zh: str, en: str) -> list[str]:
     (偏置 is wrong for the statistical bias of the bias-variance decomposition, right for a
     network's bias parameter)."""
     en = _plain(en)
-    zh_plain = _plain(zh)
-    zh_low = zh_plain.lower()
+    zh_low = zh.lower()  # code spans count: `torch.autocast` names autocast
     unquoted = re.sub(r"「[^」]*」|“[^”]*”|\"[^\"]*\"", "", zh)
     misses, used = [], []
     for _, pattern, form, entry in PATTERNS:  # longest first: "batch normalization" before "batch"
