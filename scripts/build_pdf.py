@@ -122,7 +122,13 @@ def print_pdf(site: Path, out: Path, chromium: str, mathjax: Path) -> int:
             if left:
                 raise SystemExit(f"{left} pieces of raw TeX left after MathJax: not printing")
             page.evaluate("""async () => {
-                window.dispatchEvent(new Event('beforeprint'));   // sphinx-togglebutton opens dropdowns
+                // Open every dropdown. Not by dispatching 'beforeprint': sphinx-togglebutton's
+                // handler clicks each button and console.log()s each admonition, which Chromium
+                // serialises over the DevTools connection, minutes for a whole book.
+                document.querySelectorAll('details.toggle-details').forEach(d => { d.open = true; });
+                document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+                document.querySelectorAll('.toggle-button-hidden')
+                    .forEach(b => b.classList.remove('toggle-button-hidden'));
                 await Promise.all([...document.images].map(i => { i.loading = 'eager';
                                                                  return i.decode().catch(() => null); }));
             }""")

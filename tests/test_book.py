@@ -33,9 +33,9 @@ def test_every_chapter_is_a_pair():
 
 def test_notebooks_live_in_chapter_folders():
     """notebooks/<chapter>/<page>.{md,ipynb}; every chapter folder has a landing page index.md."""
-    nested = [p for p in TWINS if len(p.relative_to(ROOT / "notebooks").parts) == 2]
-    assert {p.parent for p in nested} == {p.parent for p in LANDINGS}
-    assert all(len(p.relative_to(ROOT / "notebooks").parts) <= 2 for p in TWINS)
+    assert all(len(p.relative_to(ROOT / "notebooks").parts) == 2 for p in TWINS), [
+        _rel(p) for p in TWINS if len(p.relative_to(ROOT / "notebooks").parts) != 2]
+    assert {p.parent for p in TWINS} == {p.parent for p in LANDINGS}
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=_rel)

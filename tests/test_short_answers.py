@@ -217,7 +217,6 @@ def test_chinese_answers_use_the_glossary_terms():
     assert not bad, f"{len(bad)} misses:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 17 in progress")
 def test_every_short_answer_is_bilingual():
     missing = [where for where, body in ANSWERS if "{container} answer-" not in body]
     assert not missing, f"{len(missing)} of {len(ANSWERS)} short answers are English only:\n" + "\n".join(missing)
