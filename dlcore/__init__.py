@@ -31,6 +31,12 @@ Modules (named by topic):
   with torch's parameter names (the code is in ``dlcore.layers.attention``), and positions (``dlcore.positions``:
   sinusoidal, RoPE, ALiBi);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
+* ``dlcore.tokenize``: a byte-level BPE tokenizer (train, encode, decode); ``dlcore.corpus``: the small bilingual
+  text it is trained on (the book's own prose, package data); ``dlcore.ngram``: a count-based n-gram language model;
+  ``dlcore.decoding``: temperature, top-k, top-p, sampling, greedy and beam search, perplexity;
+* ``dlcore.lora``: a LoRA linear layer (the code is in ``dlcore.layers.lora``) and its parameter count;
+  ``dlcore.quantize``: absmax int8 per tensor / per channel, block-wise int4 and NF4, LLM.int8()'s matmul;
+  ``dlcore.alignment``: Bradley-Terry reward loss, the KL-regularized optimum, the DPO loss and its gradients;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
 Dependencies point one way. At the bottom are ``_validate``, ``functional`` and ``init``; above them
@@ -42,8 +48,8 @@ with the functions they are built on, re-exported by the topic module as ``dlcor
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, tokenize, corpus, ngram, decoding, lora, quantize, alignment
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "tokenize", "corpus", "ngram", "decoding", "lora", "quantize", "alignment", "seed", "table", "__version__"]

@@ -1,0 +1,42 @@
+"""Small texts that ship with dlcore, for the tokenization and decoding chapter.
+
+``book``: about 115 KB of the book's own prose (CC BY 4.0, like the rest of the book's text),
+English and Chinese: every chapter's short answers in both languages, the two-language page
+introductions and the glossary, one paragraph per line-separated block. It is a snapshot
+assembled by ``scripts/build_corpus.py`` from the book's sources; notebooks read it here, so
+their numbers do not change when a chapter is edited.
+
+``load_text(name, part)`` returns the text, or a deterministic split of its paragraphs:
+``part="train"`` keeps nine paragraphs in ten, ``part="test"`` the tenth (paragraphs 9, 19,
+29, ... counting from 0), so a model trained on one part can be evaluated on text it has not
+seen.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+__all__ = ["load_text", "paragraphs", "NAMES"]
+
+NAMES = ("book",)
+_PARTS = ("all", "train", "test")
+
+
+def paragraphs(name="book") -> list[str]:
+    """The paragraphs of a corpus (blocks separated by a blank line), in order."""
+    if name not in NAMES:
+        raise ValueError(f"name: expected one of {list(NAMES)}, got {name!r}")
+    text = resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    return [p.strip("\n") for p in text.split("\n\n") if p.strip()]
+
+
+def load_text(name="book", part="all") -> str:
+    """The corpus ``name`` as one string (paragraphs joined by blank lines); ``part`` is
+    ``"all"``, ``"train"`` (paragraphs whose index is not 9 mod 10) or ``"test"`` (the rest)."""
+    if part not in _PARTS:
+        raise ValueError(f"part: expected one of {list(_PARTS)}, got {part!r}")
+    paras = paragraphs(name)
+    if part == "train":
+        paras = [p for i, p in enumerate(paras) if i % 10 != 9]
+    elif part == "test":
+        paras = [p for i, p in enumerate(paras) if i % 10 == 9]
+    return "\n\n".join(paras) + "\n"
