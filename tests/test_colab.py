@@ -128,6 +128,7 @@ def test_dlcore_installs_as_a_wheel_with_every_module(tmp_path):
         "import importlib, dlcore\n"
         f"for name in {SUBMODULES!r}:\n"
         "    importlib.import_module('dlcore.' + name)\n"
+        "assert len(dlcore.corpus.load_text('book')) > 50_000\n"     # package data is in the wheel
         "print(dlcore.__file__)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target), "MPLBACKEND": "Agg"}
