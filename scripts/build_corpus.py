@@ -5,7 +5,9 @@
 The corpus is the book's own prose (CC BY 4.0, see LICENSE), taken from a checkout of the
 book: every short answer of every chapter, in Chinese and in English (the ``answer-zh`` and
 ``answer-en`` containers of notebooks/**/*.md), the two-language introductions of the section
-pages, and the glossary's entries. Markup is removed: math (``$...$``), roles such as
+pages, and the glossary's entries. Parallel text first: each answer and each introduction as
+two paragraphs, the Chinese one then the English one (``dlcore.corpus.parallel_pairs`` reads
+them back); then the glossary, one entry per paragraph. Markup is removed: math (``$...$``), roles such as
 ``{ref}`text <label>``` (their text is kept), bold marks, links, and every 「...」 quotation
 (those quote the seed notes, which are not the book's text). Paragraphs are separated by a
 blank line. The committed file is a snapshot: the notebooks read it through
@@ -71,10 +73,20 @@ def paragraphs(block: str):
             yield joined
 
 
+def joined(block: str) -> str:
+    """The paragraphs of a block as one paragraph (one line)."""
+    return " ".join(paragraphs(block))
+
+
 def page_intro(text: str):
-    """The English and Chinese sentences between a page's title and its first cell."""
+    """(Chinese, English): the sentences between a page's title and its first cell."""
     m = re.search(r"^# .*?\n(.*?)(?=^```|^\(|^##)", text, re.S | re.M)
-    return list(paragraphs(m.group(1))) if m else []
+    if not m:
+        return None
+    paras = list(paragraphs(m.group(1)))
+    zh = " ".join(p for p in paras if ZH.search(p))
+    en = " ".join(p for p in paras if not ZH.search(p))
+    return (zh, en) if zh and en else None
 
 
 def glossary(text: str):
@@ -88,19 +100,24 @@ def glossary(text: str):
 
 
 def build(checkout: pathlib.Path) -> str:
-    out = []
+    pairs = []
     for md in sorted((checkout / "notebooks").rglob("*.md")):
         text = md.read_text(encoding="utf-8")
-        out += page_intro(text)
-        for _, block in ANSWER.findall(text):
-            out += list(paragraphs(block))
-    out += list(glossary((checkout / "book" / "glossary.md").read_text(encoding="utf-8")))
-    seen, unique = set(), []
-    for p in out:
-        if p not in seen:
-            seen.add(p)
-            unique.append(p)
-    return "\n\n".join(unique) + "\n"
+        intro = page_intro(text)
+        if intro:
+            pairs.append(intro)
+        blocks = ANSWER.findall(text)
+        for (la, a), (lb, b) in zip(blocks[::2], blocks[1::2]):
+            if (la, lb) == ("zh", "en") and joined(a) and joined(b):
+                pairs.append((joined(a), joined(b)))
+    seen, out = set(), []
+    for zh, en in pairs:
+        if zh not in seen:
+            seen.add(zh)
+            out += [zh, en]
+    out += [g for g in glossary((checkout / "book" / "glossary.md").read_text(encoding="utf-8"))
+            if g not in seen]
+    return "\n\n".join(out) + "\n"
 
 
 def main(argv):

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dlcore.corpus import load_text, paragraphs
+from dlcore.corpus import load_text, paragraphs, parallel_pairs
 from dlcore.tokenize import BPETokenizer, pretokenize, pretokenize_pattern, train_bpe
 
 MIXED = ("Backpropagation computes gradients; 反向传播负责计算梯度，优化器负责更新。"
@@ -133,6 +133,10 @@ def test_corpus_ships_and_splits():
     train, test = load_text("book", "train"), load_text("book", "test")
     assert len(train.split("\n\n")) + len(test.split("\n\n")) == len(paras)
     assert test.split("\n\n")[0].strip() == paras[9]
+    pairs = parallel_pairs("book")
+    assert len(pairs) > 100 and 2 * len(pairs) < len(paras)       # then the glossary
+    cjk = lambda s: sum("\u4e00" <= c <= "\u9fff" for c in s)     # noqa: E731
+    assert all(cjk(zh) > 0.1 * len(zh) and cjk(en) < 0.01 * len(en) for zh, en in pairs)
 
 
 @pytest.mark.parametrize("call, msg", [

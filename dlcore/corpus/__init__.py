@@ -1,8 +1,9 @@
 """Small texts that ship with dlcore, for the tokenization and decoding chapter.
 
-``book``: about 115 KB of the book's own prose (CC BY 4.0, like the rest of the book's text),
-English and Chinese: every chapter's short answers in both languages, the two-language page
-introductions and the glossary, one paragraph per line-separated block. It is a snapshot
+``book``: about 160 KB of the book's own prose (CC BY 4.0, like the rest of the book's text),
+English and Chinese: every chapter's short answers in both languages and the two-language page
+introductions, as parallel paragraphs (each Chinese paragraph followed by its English
+version; ``parallel_pairs`` returns them), then the glossary, one entry per paragraph. It is a snapshot
 assembled by ``scripts/build_corpus.py`` from the book's sources; notebooks read it here, so
 their numbers do not change when a chapter is edited.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["load_text", "paragraphs", "NAMES"]
+__all__ = ["load_text", "paragraphs", "parallel_pairs", "NAMES"]
 
 NAMES = ("book",)
 _PARTS = ("all", "train", "test")
@@ -27,6 +28,22 @@ def paragraphs(name="book") -> list[str]:
         raise ValueError(f"name: expected one of {list(NAMES)}, got {name!r}")
     text = resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
     return [p.strip("\n") for p in text.split("\n\n") if p.strip()]
+
+
+def _cjk_share(paragraph: str) -> float:
+    return sum("\u4e00" <= c <= "\u9fff" for c in paragraph) / max(1, len(paragraph))
+
+
+def parallel_pairs(name="book") -> list[tuple[str, str]]:
+    """The (Chinese, English) paragraph pairs at the start of the corpus: the same short
+    answer or page introduction in both languages."""
+    paras = paragraphs(name)
+    pairs = []
+    for zh, en in zip(paras[::2], paras[1::2]):
+        if not (_cjk_share(zh) > 0.1 and _cjk_share(en) < 0.01):
+            break
+        pairs.append((zh, en))
+    return pairs
 
 
 def load_text(name="book", part="all") -> str:
