@@ -31,8 +31,10 @@ Filters return logits with ``-inf`` where a token is removed, so they compose.
   outputs). With ``beam_width = 1`` it is greedy decoding; with a beam as wide as the number of
   possible sequences it is exact search (tests/test_decoding.py checks both).
 
-Ties between candidates are broken by the token sequence (lexicographically smaller first),
-so every function here is deterministic given its inputs and ``rng``.
+Ties are broken deterministically: between tokens by the lower id; between beam candidates
+with equal scores by the earlier (better-ranked) beam, then the lower token id; between
+returned hypotheses with equal ranking scores by the token sequence. So every function here
+is deterministic given its inputs and ``rng``.
 
 **Scoring.** ``sequence_logprob`` sums a continuation's log-probabilities; ``perplexity`` is
 ``exp`` of the mean negative log-likelihood per token, the exponential of the cross-entropy.
@@ -131,21 +133,27 @@ def next_token_distribution(logits, temperature=1.0, top_k=None, top_p=None):
     return _softmax(z)
 
 
-def sample_next(logits, rng, temperature=1.0, top_k=None, top_p=None) -> int:
-    """One token drawn from ``next_token_distribution`` of a (V,) vector of logits, by
-    inverse-CDF sampling with one uniform number from ``rng``."""
+def sample_next(logits, rng, temperature=1.0, top_k=None, top_p=None, size=None):
+    """Token(s) drawn from ``next_token_distribution`` of a (V,) vector of logits, by
+    inverse-CDF sampling with one uniform number from ``rng`` per draw. ``size=None`` returns
+    one int; ``size=n`` an int64 array of n independent draws."""
     z = _logits(logits)
     if z.ndim != 1:
         raise ValueError(f"logits: expected a 1-D array (V,), got shape {z.shape}")
     g = as_generator(rng)
+    n = 1 if size is None else check_int(size, "size", min_value=1)
     probs = next_token_distribution(z, temperature, top_k, top_p)
     cdf = np.cumsum(probs)
-    u = g.random() * cdf[-1]
-    token = int(np.searchsorted(cdf, u, side="right"))
-    token = min(token, len(probs) - 1)
-    while probs[token] == 0.0:               # u landed exactly on a boundary: step back
-        token -= 1
-    return token
+    u = g.random(n) * cdf[-1]
+    tokens = np.minimum(np.searchsorted(cdf, u, side="right"), len(probs) - 1)
+    kept = np.flatnonzero(probs > 0)
+    # u landing exactly on a boundary, or beyond the last kept token by rounding: the nearest
+    # kept token at or below it
+    bad = probs[tokens] == 0.0
+    if bad.any():
+        idx = np.searchsorted(kept, tokens[bad], side="right") - 1
+        tokens[bad] = kept[np.maximum(idx, 0)]
+    return int(tokens[0]) if size is None else tokens.astype(np.int64)
 
 
 def _prompt(prompt):
@@ -226,18 +234,30 @@ def beam_search(next_logprobs, prompt, beam_width, max_new_tokens, eos=None,
     for _ in range(n):
         if all(done for _, _, done in beams):
             break
-        candidates = []
-        for gen, score, done in beams:
-            if done:
-                candidates.append((gen, score, True))
+        scores, owner, token = [], [], []          # candidates: (beam index, token or -1)
+        for i, (gen, score, done) in enumerate(beams):
+            if done:                               # a finished beam competes unchanged
+                scores.append(np.array([score]))
+                owner.append(np.array([i]))
+                token.append(np.array([-1]))
                 continue
             logp = _call_model(next_logprobs, prompt + list(gen), vocab)
             vocab = logp.shape[0]
-            for t in np.flatnonzero(np.isfinite(logp)):
-                t = int(t)
-                candidates.append((gen + (t,), score + float(logp[t]), t == eos))
-        candidates.sort(key=lambda c: (-c[1], c[0]))
-        beams = candidates[:width]
+            ok = np.flatnonzero(np.isfinite(logp))
+            scores.append(score + logp[ok])
+            owner.append(np.full(ok.size, i))
+            token.append(ok)
+        scores, owner, token = (np.concatenate(a) for a in (scores, owner, token))
+        best = np.argsort(-scores, kind="stable")[:width]   # ties: earlier beam, lower id
+        new = []
+        for j in best:
+            gen, _, done = beams[owner[j]]
+            if token[j] < 0:
+                new.append((gen, float(scores[j]), True))
+            else:
+                t = int(token[j])
+                new.append((gen + (t,), float(scores[j]), t == eos))
+        beams = new
 
     def rank(c):
         gen, score, _ = c

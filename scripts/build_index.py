@@ -46,6 +46,8 @@ TOPICS = [
     ("metrics-data", "Metrics and data"),
     ("generative", "Generative models"),
     ("pytorch-tools", "PyTorch tools"),
+    ("tokenization-decoding", "Tokenization and decoding"),
+    ("finetuning", "Fine-tuning, quantization and alignment"),
 ]
 # The filter above the index tables; _static/question-filter.js makes it work (without
 # JavaScript every question stays visible).

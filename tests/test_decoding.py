@@ -1,5 +1,5 @@
 """dlcore.decoding against torch (softmax, topk) and direct computations (Hugging Face's top-p
-rule, exhaustive search); dlcore.ngram against counting by hand."""
+rule, exhaustive search); dlcore.ngram (Witten-Bell interpolation) against counting by hand."""
 from __future__ import annotations
 
 import itertools
@@ -92,6 +92,11 @@ def test_sampling_frequencies_match_the_renormalized_distribution():
         se = np.sqrt(probs * (1 - probs) / n)
         assert np.all(np.abs(counts / n - probs) <= 5 * se + 1e-12), (kw, counts / n, probs)
         assert np.all(counts[probs == 0] == 0)
+        many = D.sample_next(z, np.random.default_rng(7), size=n, **kw)
+        freq = np.bincount(many, minlength=6) / n
+        assert many.dtype == np.int64 and np.all(np.abs(freq - probs) <= 5 * se + 1e-12)
+    one_by_one = [D.sample_next(z, np.random.default_rng(3)) for _ in range(1)]
+    assert one_by_one == list(D.sample_next(z, np.random.default_rng(3), size=1))
 
 
 # ---------------------------------------------------------------- search on a toy model
@@ -174,18 +179,27 @@ def test_sampling_decode_is_reproducible_and_stops_at_eos():
 def test_ngram_probabilities_by_hand():
     seqs = [[0, 1, 2, 1, 2], [1, 2, 0]]
     lm = NGramLM(2, vocab_size=3, alpha=0.5).fit(seqs)
-    # bigram counts after 1: 2 -> 3 times, nothing else; after 2: 1 -> 1, 0 -> 1
-    np.testing.assert_allclose(lm.probs([0, 1]), np.array([0.5, 0.5, 3.5]) / (3 + 1.5))
-    np.testing.assert_allclose(lm.probs([2]), np.array([1.5, 1.5, 0.5]) / (2 + 1.5))
-    # an empty context uses the unigram counts: 0 x2, 1 x3, 2 x3
-    np.testing.assert_allclose(lm.probs([]), np.array([2.5, 3.5, 3.5]) / (8 + 1.5))
-    lp = lm.token_logprobs([0, 1, 2])
-    np.testing.assert_allclose(lp, np.log([lm.probs([0])[1], lm.probs([1])[2]]), rtol=1e-14)
-    assert np.allclose(np.exp(lm.next_logprobs([1])).sum(), 1.0)
+    p1 = np.array([2.5, 3.5, 3.5]) / 9.5          # unigram counts 2, 3, 3 of 8, add-0.5
+    np.testing.assert_allclose(lm.probs([]), p1, rtol=1e-14)
+    # after 1: token 2 three times (3 counts, 1 distinct follower)
+    np.testing.assert_allclose(lm.probs([0, 1]), (np.array([0, 0, 3]) + 1 * p1) / 4, rtol=1e-14)
+    # after 2: tokens 1 and 0 once each (2 counts, 2 distinct followers)
+    np.testing.assert_allclose(lm.probs([2]), (np.array([1, 1, 0]) + 2 * p1) / 4, rtol=1e-14)
+    lm3 = NGramLM(3, vocab_size=3, alpha=0.5).fit(seqs)
+    p2 = (np.array([0, 0, 3]) + 1 * p1) / 4
+    # context (2, 1): token 2 once; context (0, 0) unseen -> the bigram model after 0
+    np.testing.assert_allclose(lm3.probs([2, 1]), (np.array([0, 0, 1]) + 1 * p2) / 2, rtol=1e-14)
+    np.testing.assert_allclose(lm3.probs([0, 0]), (np.array([0, 1, 0]) + p1) / 2, rtol=1e-14)
+    for ctx in ([], [0], [1, 2], [2, 2], [2, 1]):
+        row = lm3.probs(ctx)
+        assert abs(row.sum() - 1) < 1e-14
+        assert all(abs(lm3.prob(ctx, t) - row[t]) < 1e-15 for t in range(3))
+    lp = lm3.token_logprobs([0, 1, 2])
+    np.testing.assert_allclose(lp, np.log([lm3.probs([0])[1], lm3.probs([0, 1])[2]]), rtol=1e-14)
 
 
 def test_ngram_uniform_limit_and_plugging_into_decoding():
-    lm = NGramLM(3, vocab_size=5, alpha=1e9).fit([[0, 1, 2, 3, 4, 0, 1]])
+    lm = NGramLM(1, vocab_size=5, alpha=1e9).fit([[0, 1, 2, 3, 4, 0, 1]])
     assert abs(D.perplexity(lm.token_logprobs([4, 3, 2, 1, 0])) - 5.0) < 1e-6
     lm = NGramLM(3, vocab_size=5, alpha=0.01).fit([[0, 1, 2, 3, 4] * 4])
     assert D.greedy_decode(lm.next_logprobs, [0, 1], 5) == [0, 1, 2, 3, 4, 0, 1]
@@ -201,6 +215,7 @@ def test_ngram_uniform_limit_and_plugging_into_decoding():
     (lambda: D.next_token_distribution([np.nan, 1.0]), "logits: expected finite values or -inf"),
     (lambda: D.next_token_distribution([-np.inf, -np.inf]), "every token is -inf"),
     (lambda: D.sample_next([[1.0, 2.0]], 0), r"logits: expected a 1-D array \(V,\)"),
+    (lambda: D.sample_next([1.0, 2.0], 0, size=0), "size: expected an integer >= 1"),
     (lambda: D.greedy_decode(toy_model, "ab", 3), "prompt: expected a sequence of int"),
     (lambda: D.greedy_decode(toy_model, [1, -2], 3), r"prompt\[1\]: expected a non-negative"),
     (lambda: D.greedy_decode(toy_model, [1], -1), "max_new_tokens: expected an integer >= 0"),

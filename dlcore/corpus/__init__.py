@@ -7,10 +7,10 @@ version; ``parallel_pairs`` returns them), then the glossary, one entry per para
 assembled by ``scripts/build_corpus.py`` from the book's sources; notebooks read it here, so
 their numbers do not change when a chapter is edited.
 
-``load_text(name, part)`` returns the text, or a deterministic split of its paragraphs:
-``part="train"`` keeps nine paragraphs in ten, ``part="test"`` the tenth (paragraphs 9, 19,
-29, ... counting from 0), so a model trained on one part can be evaluated on text it has not
-seen.
+``load_text(name, part)`` returns the text, or a deterministic split of its paragraphs in
+pairs of two (the Chinese and English versions of a text stay together): ``part="test"`` holds
+every tenth pair (paragraphs 18-19, 38-39, 58-59, ... counting from 0), ``part="train"`` the
+rest, so a model trained on one part is evaluated on text it has not seen, in both languages.
 """
 from __future__ import annotations
 
@@ -48,12 +48,12 @@ def parallel_pairs(name="book") -> list[tuple[str, str]]:
 
 def load_text(name="book", part="all") -> str:
     """The corpus ``name`` as one string (paragraphs joined by blank lines); ``part`` is
-    ``"all"``, ``"train"`` (paragraphs whose index is not 9 mod 10) or ``"test"`` (the rest)."""
+    ``"all"``, ``"train"`` (paragraphs i with (i // 2) % 10 != 9) or ``"test"`` (the rest)."""
     if part not in _PARTS:
         raise ValueError(f"part: expected one of {list(_PARTS)}, got {part!r}")
     paras = paragraphs(name)
     if part == "train":
-        paras = [p for i, p in enumerate(paras) if i % 10 != 9]
+        paras = [p for i, p in enumerate(paras) if (i // 2) % 10 != 9]
     elif part == "test":
-        paras = [p for i, p in enumerate(paras) if i % 10 == 9]
+        paras = [p for i, p in enumerate(paras) if (i // 2) % 10 == 9]
     return "\n\n".join(paras) + "\n"
