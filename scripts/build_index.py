@@ -50,6 +50,8 @@ TOPICS = [
     ("attention", "Attention"),
     ("precision", "Number formats and mixed precision"),
     ("memory-parallel", "Memory and parallelism"),
+    ("tokenization-decoding", "Tokenization and decoding"),
+    ("finetuning", "Fine-tuning, quantization and alignment"),
 ]
 # The filters above the index tables and the practice questions; _static/book.js makes them
 # work (without JavaScript every question stays visible).

@@ -173,7 +173,7 @@ def glossary_misses(zh: str, en: str) -> list[str]:
     (偏置 is wrong for the statistical bias of the bias-variance decomposition, right for a
     network's bias parameter)."""
     en = _plain(en)
-    zh_low = zh.lower()  # code spans count: `torch.autocast` names autocast
+    zh_low = re.sub(r"\s+", "", zh.lower())  # code spans count (`torch.autocast`); spaces do not
     unquoted = re.sub(r"「[^」]*」|“[^”]*”|\"[^\"]*\"", "", zh)
     misses, used = [], []
     for _, pattern, form, entry in PATTERNS:  # longest first: "batch normalization" before "batch"
@@ -184,7 +184,7 @@ def glossary_misses(zh: str, en: str) -> list[str]:
         accepted = [a.lower() for a in entry["accepted"]]
         if _is_abbreviation(form):
             accepted.append(form.lower())
-        if not any(a in zh_low for a in accepted):
+        if not any(re.sub(r"\s+", "", a) in zh_low for a in accepted):
             misses.append(f"'{hit.group(0)}' -> {entry['zh']}")
         if entry not in used:
             used.append(entry)
