@@ -1,19 +1,25 @@
-"""Build the whole book as one PDF: a single-page HTML build printed by headless Chromium.
+"""Build the whole book as one PDF: every page of the website, printed by headless Chromium.
 
-    python scripts/build_pdf.py                      # -> _build/html/dl-interview-proofs.pdf
-    python scripts/build_pdf.py --out book.pdf --skip-build   # reuse _build/singlehtml
+    python scripts/build_pdf.py                  # -> _build/html/dl-interview-proofs.pdf
+    python scripts/build_pdf.py --out book.pdf   # elsewhere
 
+Needs the HTML build (`jupyter-book build .`, into _build/html). Each page of _toc.yml is printed
+on its own, in reading order, with the print rules of _static/custom.css (short answers open, no
+buttons, hidden code cells left out); pypdf then joins them into one file whose bookmarks follow
+the book: part > chapter > section page > the page's own headings.
+
+Why page by page and not one single-page build: printing one 1,000-page document is superlinear
+in Chromium (layout and tagging of one huge DOM) and needed a second Sphinx build; printing the
+pages the website already has takes a fraction of the time and the same MathJax and fonts.
 Why Chromium and not LaTeX: the website's own rendering (MathJax, the CJK fonts the browser test
 already installs, figures, admonitions) is printed as the reader sees it, with no TeX
 installation (xelatex with CJK fonts is several hundred MB of packages and minutes of CI), and the
-browser is already in CI for tests/test_website.py. The page is the Sphinx ``singlehtml`` build
-(the chapters in toc order, i.e. reading order), printed with the print rules of
-_static/custom.css (short answers open, no buttons, hidden code cells left out).
+browser is already in CI for tests/test_website.py.
 
 Needs: Chromium (``$CHROMIUM``, /usr/bin/chromium, or ``chromium``/``google-chrome`` on PATH), a
-CJK font (Debian: fonts-noto-cjk) and a local copy of MathJax 3's ``es5`` directory
+TrueType CJK font (Debian: fonts-wqy-microhei) and a local copy of MathJax 3's ``es5`` directory
 (``$MATHJAX_ES5`` or --mathjax; else it is fetched with ``npm pack mathjax@3`` when npm exists):
-the page loads MathJax from a CDN, which the build never contacts.
+the pages load MathJax from a CDN, which the build never contacts.
 """
 from __future__ import annotations
 
@@ -56,14 +62,22 @@ def find_mathjax(given: str | None) -> Path:
     raise SystemExit("no MathJax: set MATHJAX_ES5 to MathJax 3's es5/ directory (npm pack mathjax@3)")
 
 
-def build_singlehtml() -> Path:
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "--builder", "custom",
-           "--custom-builder", "singlehtml"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stdout[-3000:] + proc.stderr[-3000:])
-    return ROOT / "_build" / "singlehtml"
+def reading_order() -> list[tuple[str, int, str | None]]:
+    """(document, depth, part caption or None) for every page of _toc.yml in reading order; depth
+    0 for the root and chapters, 1 for section pages."""
+    import yaml
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    out = [(toc["root"], 0, None)]
+
+    def walk(entries, depth, caption):
+        for e in entries:
+            if "file" in e:
+                out.append((e["file"], depth, caption))
+                caption = None  # the part starts at its first page
+            walk(e.get("sections", []), depth + 1, None)
+    for part in toc["parts"]:
+        walk(part["chapters"], 0, part.get("caption"))
+    return out
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -71,21 +85,32 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#666">'
-          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+FOOTER = ('<div style="font-size:7px;width:100%;text-align:center;color:#666">'
+          '<span class="title"></span></div>')
+
+# Open every dropdown and load every image before printing. Not by dispatching 'beforeprint':
+# sphinx-togglebutton's handler clicks each button and console.log()s each admonition, which
+# Chromium serialises over the DevTools connection, minutes for a whole book.
+PREPARE = """async () => {
+    document.querySelectorAll('details.toggle-details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    document.querySelectorAll('.toggle-button-hidden')
+        .forEach(b => b.classList.remove('toggle-button-hidden'));
+    await Promise.all([...document.images].map(i => { i.loading = 'eager';
+                                                     return i.decode().catch(() => null); }));
+}"""
+RAW_TEX = """() => {
+    const a = document.querySelector('article.bd-article');
+    if (!a) return 0;
+    const c = a.cloneNode(true);
+    c.querySelectorAll('mjx-container, pre, code, .highlight, script').forEach(e => e.remove());
+    return (c.textContent.match(/\\$\\$|\\\\frac|\\\\\\[/g) || []).length;
+}"""
 
 
-PRINT_PAGE = "whole-book.html"
-
-
-def print_pdf(site: Path, out: Path, chromium: str, mathjax: Path) -> int:
+def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tuple[Path, int, str | None]]:
+    """Print every page of the book into tmp/NNN.pdf; returns (pdf, depth, part caption)."""
     from playwright.sync_api import sync_playwright
-
-    # The singlehtml builder writes the book into <root doc>.html (book/intro.html) but with links
-    # relative to the output root (_static/..., _images/...): print a copy placed at the root.
-    import yaml
-    root_doc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"]
-    shutil.copyfile(site / f"{root_doc}.html", site / PRINT_PAGE)
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
@@ -104,62 +129,94 @@ def print_pdf(site: Path, out: Path, chromium: str, mathjax: Path) -> int:
             return r.fulfill(status=404, body="")
         return r.abort()  # never the network
 
+    printed = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1000, "height": 1400})
-            page.route("**/*", route)
-            page.goto(base + PRINT_PAGE, wait_until="load", timeout=120_000)
-            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                   timeout=60_000)
-            page.evaluate("MathJax.startup.promise")
-            left = page.evaluate("""() => {
-                const a = document.querySelector('article.bd-article').cloneNode(true);
-                a.querySelectorAll('mjx-container, pre, code, .highlight, script').forEach(e => e.remove());
-                return (a.textContent.match(/\\$\\$|\\\\frac|\\\\\\[/g) || []).length;
-            }""")
-            if left:
-                raise SystemExit(f"{left} pieces of raw TeX left after MathJax: not printing")
-            page.evaluate("""async () => {
-                // Open every dropdown. Not by dispatching 'beforeprint': sphinx-togglebutton's
-                // handler clicks each button and console.log()s each admonition, which Chromium
-                // serialises over the DevTools connection, minutes for a whole book.
-                document.querySelectorAll('details.toggle-details').forEach(d => { d.open = true; });
-                document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
-                document.querySelectorAll('.toggle-button-hidden')
-                    .forEach(b => b.classList.remove('toggle-button-hidden'));
-                await Promise.all([...document.images].map(i => { i.loading = 'eager';
-                                                                 return i.decode().catch(() => null); }));
-            }""")
-            page.emulate_media(media="print")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.pdf(path=str(out), format="A4", print_background=True, outline=True, tagged=True,
-                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
-                     display_header_footer=True, header_template="<span></span>",
-                     footer_template=FOOTER)
+                                         args=["--no-sandbox", "--disable-gpu",
+                                               "--disable-background-networking"])
+            context = browser.new_context(viewport={"width": 1000, "height": 1400})
+            context.route("**/*", route)
+            page = context.new_page()
+            for i, (doc, depth, caption) in enumerate(reading_order()):
+                html = site / f"{doc}.html"
+                if not html.is_file():
+                    raise SystemExit(f"{html} missing: build the website first (jupyter-book build .)")
+                page.goto(base + f"{doc}.html", wait_until="load", timeout=120_000)
+                page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                       timeout=60_000)
+                page.evaluate("MathJax.startup.promise")
+                left = page.evaluate(RAW_TEX)
+                if left:
+                    raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")
+                page.evaluate(PREPARE)
+                page.emulate_media(media="print")
+                out = tmp / f"{i:03d}.pdf"
+                page.pdf(path=str(out), format="A4", print_background=True, outline=True,
+                         tagged=True,
+                         margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
+                         display_header_footer=True, header_template="<span></span>",
+                         footer_template=FOOTER)
+                page.emulate_media(media="screen")
+                printed.append((out, depth, caption))
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
-    from pypdf import PdfReader
-    return len(PdfReader(out).pages)
+    return printed
+
+
+def join(printed, out: Path) -> int:
+    """One PDF with bookmarks part > chapter > section page > headings of that page."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    part_item = chapter_item = None
+
+    def copy_outline(reader, items, parent, offset):
+        first = None
+        previous = None
+        for item in items:
+            if isinstance(item, list):
+                if previous is not None:
+                    copy_outline(reader, item, previous, offset)
+                continue
+            previous = writer.add_outline_item(
+                item.title, offset + reader.get_destination_page_number(item), parent=parent)
+            first = first or previous
+        return first
+
+    for pdf, depth, caption in printed:
+        reader = PdfReader(pdf)
+        offset = len(writer.pages)
+        writer.append(reader, import_outline=False)
+        if caption:
+            part_item = writer.add_outline_item(caption, offset)
+        parent = part_item if depth == 0 else chapter_item
+        top = copy_outline(reader, reader.outline, parent, offset)
+        if depth == 0:
+            chapter_item = top
+    writer.page_mode = "/UseOutlines"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as f:
+        writer.write(f)
+    return len(writer.pages)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "_build" / "html" / PDF_NAME))
+    ap.add_argument("--site", default=str(ROOT / "_build" / "html"), help="the HTML build")
     ap.add_argument("--mathjax", default=None, help="MathJax 3 es5/ directory")
-    ap.add_argument("--skip-build", action="store_true", help="reuse _build/singlehtml")
     args = ap.parse_args(argv)
     t0 = time.time()
-    site = ROOT / "_build" / "singlehtml" if args.skip_build else build_singlehtml()
-    t1 = time.time()
-    pages = print_pdf(site, Path(args.out), find_chromium(), find_mathjax(args.mathjax))
-    t2 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        printed = print_pages(Path(args.site), Path(tmp), find_chromium(), find_mathjax(args.mathjax))
+        t1 = time.time()
+        pages = join(printed, Path(args.out))
     size = Path(args.out).stat().st_size / 1e6
-    print(f"wrote {args.out}: {pages} pages, {size:.1f} MB "
-          f"(singlehtml {t1 - t0:.0f} s, print {t2 - t1:.0f} s)")
+    print(f"wrote {args.out}: {pages} pages from {len(printed)} web pages, {size:.1f} MB "
+          f"(print {t1 - t0:.0f} s, join {time.time() - t1:.0f} s)")
     return 0
 
 
