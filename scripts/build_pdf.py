@@ -143,9 +143,11 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
                 if not html.is_file():
                     raise SystemExit(f"{html} missing: build the website first (jupyter-book build .)")
                 page.goto(base + f"{doc}.html", wait_until="load", timeout=120_000)
-                page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                       timeout=60_000)
-                page.evaluate("MathJax.startup.promise")
+                if page.evaluate("!!document.querySelector('script[src*=\"mathjax\"]')"):
+                    # Sphinx loads MathJax only on pages with maths
+                    page.wait_for_function(
+                        "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+                    page.evaluate("MathJax.startup.promise")
                 left = page.evaluate(RAW_TEX)
                 if left:
                     raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")
