@@ -6,7 +6,7 @@
 Needs the HTML build (`jupyter-book build .`, into _build/html). Each page of _toc.yml is printed
 on its own, in reading order, with the print rules of _static/custom.css (short answers open, no
 buttons, hidden code cells left out); pypdf then joins them into one file whose bookmarks follow
-the book: part > chapter > section page > the page's own headings.
+the book: part > chapter > section page > the page's own sections (found in the text layer).
 
 Why page by page and not one single-page build: printing one 1,000-page document is superlinear
 in Chromium (layout and tagging of one huge DOM) and needed a second Sphinx build; printing the
@@ -108,8 +108,13 @@ RAW_TEX = """() => {
 }"""
 
 
-def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tuple[Path, int, str | None]]:
-    """Print every page of the book into tmp/NNN.pdf; returns (pdf, depth, part caption)."""
+HEADINGS = """() => [...document.querySelectorAll('article.bd-article h1, article.bd-article h2')]
+    .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim()])"""
+
+
+def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tuple]:
+    """Print every page of the book into tmp/NNN.pdf; returns (pdf, depth, part caption,
+    [(tag, heading text)]) per page."""
     from playwright.sync_api import sync_playwright
 
     server = http.server.ThreadingHTTPServer(
@@ -152,15 +157,17 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
                 if left:
                     raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")
                 page.evaluate(PREPARE)
+                headings = page.evaluate(HEADINGS)
                 page.emulate_media(media="print")
                 out = tmp / f"{i:03d}.pdf"
-                page.pdf(path=str(out), format="A4", print_background=True, outline=True,
-                         tagged=True,
+                # No tagged PDF (and so no Chromium outline): tagging doubles the print time;
+                # join() builds the bookmarks instead.
+                page.pdf(path=str(out), format="A4", print_background=True,
                          margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
                          display_header_footer=True, header_template="<span></span>",
                          footer_template=FOOTER)
                 page.emulate_media(media="screen")
-                printed.append((out, depth, caption))
+                printed.append((out, depth, caption, headings))
             browser.close()
     finally:
         server.shutdown()
@@ -168,36 +175,43 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
     return printed
 
 
+def _squash(text: str) -> str:
+    import re
+    import unicodedata
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
 def join(printed, out: Path) -> int:
-    """One PDF with bookmarks part > chapter > section page > headings of that page."""
+    """One PDF with bookmarks part > chapter > section page > the page's sections. A page's
+    bookmark points at its first sheet; a section's at the first sheet whose text layer holds
+    the section's title (searched forward from the previous section's sheet)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     part_item = chapter_item = None
-
-    def copy_outline(reader, items, parent, offset):
-        first = None
-        previous = None
-        for item in items:
-            if isinstance(item, list):
-                if previous is not None:
-                    copy_outline(reader, item, previous, offset)
-                continue
-            previous = writer.add_outline_item(
-                item.title, offset + reader.get_destination_page_number(item), parent=parent)
-            first = first or previous
-        return first
-
-    for pdf, depth, caption in printed:
+    for pdf, depth, caption, headings in printed:
         reader = PdfReader(pdf)
         offset = len(writer.pages)
         writer.append(reader, import_outline=False)
         if caption:
-            part_item = writer.add_outline_item(caption, offset)
-        parent = part_item if depth == 0 else chapter_item
-        top = copy_outline(reader, reader.outline, parent, offset)
+            part_item = writer.add_outline_item(title=caption, page_number=offset)
+        h1 = next((text for tag, text in headings if tag == "H1"), pdf.stem)
+        item = writer.add_outline_item(title=h1, page_number=offset,
+                                       parent=part_item if depth == 0 else chapter_item)
         if depth == 0:
-            chapter_item = top
+            chapter_item = item
+        sheet, texts = 0, {}
+        for tag, text in headings:
+            if tag != "H2":
+                continue
+            key = _squash(text)[:24]
+            for k in range(sheet, len(reader.pages)):
+                if k not in texts:
+                    texts[k] = _squash(reader.pages[k].extract_text() or "")
+                if key and key in texts[k]:
+                    sheet = k
+                    writer.add_outline_item(title=text, page_number=offset + k, parent=item)
+                    break
     writer.page_mode = "/UseOutlines"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:
