@@ -217,3 +217,38 @@ def test_errata_entries_are_complete_and_counted():
         assert any(p in labels for p in proofs), f"no proof link in {block[:60]!r}"
     m = re.search(r"each of\s+the (\d+) entries", text)
     assert m and int(m.group(1)) == len(sections), (m and m.group(1), len(sections))
+
+
+def test_every_seed_correction_is_on_the_errata_page():
+    """A "What the seed notes get wrong" box corrects a seed error, so the errata page has an
+    entry for its section's question (or for a question the box names). Boxes that only add what
+    the notes leave out are titled "What the seed notes leave out"."""
+    errata = set(re.findall(r"^\(errata-([a-z0-9-]+)\)=\s*$",
+                            (ROOT / "book" / "errata.md").read_text(encoding="utf-8"), re.M))
+    bad = []
+    for md in TWINS:
+        lines = md.read_text(encoding="utf-8").split("\n")
+        section, current, pending, fence = [], [], [], None
+        for line in lines:  # the question labels of the section each line is in
+            f = re.match(r"^(`{3,})", line)
+            if f and fence is None and "{code-cell}" in line:
+                fence = f.group(1)
+            elif fence is not None and line.strip() == fence:
+                fence = None
+            elif fence is None:
+                m = re.match(rf"^\(({QID})\)=\s*$", line)
+                if m:
+                    pending.append(m.group(1))
+                elif line.startswith("## "):
+                    current, pending = pending, []
+                elif line.startswith("# "):
+                    current, pending = [], []
+            section.append(current)
+        text = "\n".join(lines)
+        for m in re.finditer(r"^(`{3,}|:{3,})\{admonition\}\s*What the seed notes get wrong\s*\n(.*?)^\1\s*$",
+                             text, re.M | re.S):
+            line_no = text[:m.start()].count("\n")
+            named = {i.lower() for i in re.findall(r"\b(S\d-(?:Q\d+|[A-Z]+-\d+|\d+))\b", m.group(2))}
+            if not (set(section[line_no]) | named) & errata:
+                bad.append(f"{_rel(md)}:{line_no + 1} ({', '.join(section[line_no]) or 'no label'})")
+    assert not bad, "seed corrections without an errata entry:\n" + "\n".join(bad)
