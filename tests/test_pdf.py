@@ -75,7 +75,10 @@ def outline(reader):
 
 
 def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+    """Without whitespace and with straight quotes (Sphinx's smartquotes curl the ' of a source
+    heading such as "PyTorch's" in the rendered one)."""
+    s = unicodedata.normalize("NFKC", s).translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\""))
+    return re.sub(r"\s+", "", s)
 
 
 def _page_text(reader, index: int) -> str:
