@@ -5,7 +5,7 @@ import numpy as np
 
 from ._validate import as_generator
 
-__all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches", "digits"]
+__all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches", "digits", "shift_images"]
 
 
 _rng = as_generator  # None, a non-negative int seed or a Generator
@@ -139,3 +139,23 @@ def digits(rng=None, images=False):
         order = _rng(rng).permutation(len(y))
         X, y = X[order], y[order]
     return (X.reshape(-1, 8, 8) if images else X), y
+
+
+def shift_images(X, dx, dy=0):
+    """Move square images ``dx`` pixels right and ``dy`` pixels down (negative: left, up),
+    filling the uncovered pixels with zeros. ``X`` holds flattened images, shape (N, side**2)
+    (the digits: side 8); returns a new array of the same shape."""
+    from dlcore._validate import as_float_array, check_int
+
+    X = as_float_array(X, "X", ndim=2)
+    side = int(round(np.sqrt(X.shape[1])))
+    if side * side != X.shape[1]:
+        raise ValueError(f"X: expected flattened square images, got {X.shape[1]} pixels per row")
+    dx, dy = check_int(dx, "dx"), check_int(dy, "dy")
+    img = X.reshape(-1, side, side)
+    out = np.zeros_like(img)
+    if abs(dx) < side and abs(dy) < side:
+        ys, yd = slice(max(dy, 0), side + min(dy, 0)), slice(max(-dy, 0), side + min(-dy, 0))
+        xs, xd = slice(max(dx, 0), side + min(dx, 0)), slice(max(-dx, 0), side + min(-dx, 0))
+        out[:, ys, xs] = img[:, yd, xd]
+    return out.reshape(X.shape)

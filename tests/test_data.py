@@ -42,3 +42,23 @@ def test_digits_scaled_shuffled_and_as_images():
         data.digits(images="yes")
     with pytest.raises(ValueError, match="rng"):
         data.digits(rng=-1)
+
+
+@pytest.mark.parametrize("dx,dy", [(1, 0), (-1, 1), (0, -2), (3, 3), (8, 0), (-9, 2)])
+def test_shift_images_against_a_pixel_loop(dx, dy):
+    X = np.arange(3 * 64, dtype=float).reshape(3, 64) + 1.0
+    img, ref = X.reshape(-1, 8, 8), np.zeros((3, 8, 8))
+    for i in range(8):
+        for j in range(8):
+            if 0 <= i - dy < 8 and 0 <= j - dx < 8:
+                ref[:, i, j] = img[:, i - dy, j - dx]
+    out = data.shift_images(X, dx, dy)
+    np.testing.assert_array_equal(out, ref.reshape(3, 64))
+    assert out is not X and X[0, 0] == 1.0                 # a new array, the input untouched
+
+
+def test_shift_images_rejects_bad_input():
+    with pytest.raises(ValueError, match="square"):
+        data.shift_images(np.zeros((2, 10)), 1)
+    with pytest.raises(ValueError, match="dx"):
+        data.shift_images(np.zeros((2, 64)), 1.5)

@@ -230,9 +230,9 @@ SURFACE = {
         'function': 'as_float_array col2im conv_output_size im2col',
     },
     'dlcore.data': {
-        '__all__': 'blobs digits minibatches spirals toy_segmentation xor',
+        '__all__': 'blobs digits minibatches shift_images spirals toy_segmentation xor',
         'function': (
-            'as_generator blobs digits minibatches spirals toy_segmentation '
+            'as_generator blobs digits minibatches shift_images spirals toy_segmentation '
             'xor'
         ),
     },
