@@ -9,8 +9,9 @@
 with one scale per *group*: the whole tensor (``channel_axis=None``, per-tensor), or one per
 index along ``channel_axis`` (per-channel: for a weight in dlcore's (in, out) layout the output
 channels are ``channel_axis=1``). ``round`` is round-half-to-even (``np.rint``, as PyTorch's
-``quantize_per_tensor``). The rounding error of each value is at most ``scale / 2``, so a
-single large value (an outlier) in a group coarsens the step for every other value of it:
+``quantize_per_tensor`` and fake quantization; tests/test_quantize.py checks the ties). The
+rounding error of each value is at most ``scale / 2``, so a single large value (an outlier)
+in a group coarsens the step for every other value of it:
 per-channel and block-wise scales confine an outlier's damage to its own channel or block.
 
 * ``absmax_quantize`` / ``dequantize``: per-tensor or per-channel int ``bits`` (2..8);

@@ -13,8 +13,8 @@ Three steps, as in GPT-2's tokenizer:
    chunk boundary, so " the" and "the." cannot become one token. Runs of letters include
    CJK characters, which are letters to Unicode (``str.isalpha``): Chinese, written without
    spaces, gives whole clauses as chunks. ``digit_group`` chooses how digits are chunked:
-   ``None`` keeps a run of digits together (GPT-2), ``1`` cuts every digit apart (Llama),
-   ``3`` cuts runs into groups of at most three from the left (GPT-4's ``cl100k_base``).
+   ``None`` keeps a run of digits together (GPT-2), ``1`` cuts every digit apart (Llama 1
+   and 2), ``3`` cuts runs into groups of at most three from the left (GPT-4's ``cl100k_base``).
 2. **Training** (``train_bpe``) on the chunks, weighted by how often each occurs. The pair
    counts are updated incrementally (only the chunks that contain the merged pair are
    touched), so a few hundred merges on a 100 KB text take about a second.
@@ -51,8 +51,8 @@ def pretokenize_pattern(digit_group=None) -> re.Pattern:
     """The compiled pre-tokenization regex (GPT-2's pattern written for Python's ``re``).
 
     ``digit_group``: ``None`` (a run of digits is one chunk, with an optional leading space,
-    as in GPT-2), ``1`` (one chunk per digit, as in Llama) or any ``k >= 1`` (runs of at most
-    ``k`` digits, cut from the left: ``k = 3`` is GPT-4's ``cl100k_base``)."""
+    as in GPT-2), ``1`` (one chunk per digit, as in Llama 1 and 2) or any ``k >= 1`` (runs of
+    at most ``k`` digits, cut from the left: ``k = 3`` is GPT-4's ``cl100k_base``)."""
     if digit_group is None:
         digits = r" ?\d+"
     else:

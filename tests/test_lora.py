@@ -2,6 +2,8 @@
 initialization, the parameter count; bad inputs."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -73,6 +75,22 @@ def test_initialization_b_zero_and_a_like_peft():
     assert layer.weight[0, 0] == 1.0
     wrapped = LoRALinear.from_linear(layers.Linear(5, 2, rng=0), r=2)
     assert wrapped.bias is not None and wrapped.weight.shape == (5, 2)
+
+
+def test_a_is_drawn_like_torch_kaiming_uniform_with_a_sqrt5():
+    """The docstring's claim: A ~ U(-1/sqrt(in), 1/sqrt(in)), which is what
+    torch.nn.init.kaiming_uniform_(a=sqrt(5)) (PEFT's lora_A init) draws from."""
+    fan_in = 50
+    gain = torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+    bound = gain * math.sqrt(3.0 / fan_in)                  # torch's kaiming_uniform_ bound
+    assert abs(bound - 1 / math.sqrt(fan_in)) < 1e-12
+    torch.manual_seed(0)
+    ref = torch.nn.init.kaiming_uniform_(torch.empty(8, fan_in, dtype=torch.float64),
+                                         a=math.sqrt(5))
+    A = LoRALinear(np.zeros((fan_in, 3)), r=8, rng=0).params["A"]
+    for sample in (A, ref.numpy()):                         # 400 draws each
+        assert np.abs(sample).max() <= bound and np.abs(sample).max() > 0.95 * bound
+        assert abs(sample.var() / (bound ** 2 / 3) - 1) < 0.2   # uniform variance b^2/3
 
 
 def test_optimizer_updates_only_the_adapter(rng):

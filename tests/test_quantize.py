@@ -43,6 +43,18 @@ def test_per_channel_matches_torch_fake_quantize(rng):
     assert np.all(np.abs(q).max(axis=0) == 127)                     # every channel uses the range
 
 
+def test_ties_round_half_to_even_like_torch():
+    """Values exactly halfway between two levels (a power-of-two scale keeps them exact in
+    float32): both round to the even level, as the module docstring says."""
+    s = 0.25
+    x = np.array([127, 0.5, 1.5, 2.5, -0.5, -2.5, 3.5, 100.5]) * s     # max|x| / 127 = s
+    q, scale = Q.absmax_quantize(x)
+    assert scale == s
+    fake = torch.fake_quantize_per_tensor_affine(torch.tensor(x, dtype=torch.float32),
+                                                 s, 0, -127, 127).numpy() / s
+    assert np.array_equal(q, [127, 0, 2, 2, 0, -2, 4, 100]) and np.array_equal(q, fake)
+
+
 def test_error_bound_and_dequantize(rng):
     x = rng.standard_normal((50, 40))
     for axis in (None, 0, 1):
