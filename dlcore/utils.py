@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 
@@ -11,22 +12,21 @@ __all__ = ["seed", "table", "fmt", "to_torch"]
 
 
 def seed(s: int = 0) -> np.random.Generator:
-    """Seed Python, NumPy (and PyTorch if it is installed), fix print precision, and
+    """Seed Python, NumPy (and PyTorch if it has been imported), fix print precision, and
     return a fresh ``numpy.random.Generator`` seeded with ``s``.
 
     Printing is rounded (``precision=6``, no scientific surprises for small arrays) so
-    stored notebook outputs do not depend on the last bits of a float.
+    stored notebook outputs do not depend on the last bits of a float. PyTorch is seeded only
+    when it is already in ``sys.modules`` (import it before calling ``seed``): seeding never
+    imports it, so a page that does not use PyTorch does not pay its ~250 MB.
     """
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
         raise ValueError(f"s: expected a non-negative integer seed, got {s!r}")
     random.seed(s)
     np.random.seed(s)
     np.set_printoptions(precision=6, suppress=True, linewidth=100)
-    try:
-        import torch
-    except ImportError:
-        pass
-    else:
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.manual_seed(s)
         torch.set_printoptions(precision=6, sci_mode=False, linewidth=100)
     return np.random.default_rng(s)

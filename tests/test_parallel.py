@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,3 +178,13 @@ def test_ddp_timeout_kills_every_worker(monkeypatch):
 def test_ddp_bad_arguments(call, msg):
     with pytest.raises(ValueError, match=msg):
         call()
+
+
+def test_seed_seeds_torch_only_once_imported():
+    """dlcore.seed must not import PyTorch (the data-parallelism page keeps its kernel free of
+    it, to stay within the memory budget while two PyTorch workers run), and must seed it
+    when it has been imported."""
+    code = ("import sys, dlcore; dlcore.seed(0); assert 'torch' not in sys.modules; "
+            "import torch; dlcore.seed(3); a = torch.rand(2); torch.manual_seed(3); "
+            "assert torch.equal(a, torch.rand(2))")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -145,8 +145,8 @@ def test_stochastic_rounding_keeps_representable_values(rng):
 @pytest.mark.parametrize("fmt", ["fp16", "bf16"])
 def test_torch_elementwise_add_is_correctly_rounded(fmt, rng):
     """A torch add of two bf16 (fp16) tensors equals round_nearest of the exact sum: torch
-    adds in float32 and rounds, and float32 has more than 2p + 2 bits, so the double rounding
-    is harmless for + (the book's sums rely on this)."""
+    adds in float32 and rounds, and float32's 24 bits are at least 2p + 2 (p = 11 for fp16, 8
+    for bf16), so the double rounding is harmless for + (the book's sums rely on this)."""
     a = P.round_nearest(rng.standard_normal(20000) * 10.0 ** rng.integers(-4, 4, 20000), fmt)
     b = P.round_nearest(rng.standard_normal(20000) * 10.0 ** rng.integers(-4, 4, 20000), fmt)
     ta, tb = (torch.from_numpy(v).to(TORCH[fmt]) for v in (a, b))

@@ -18,11 +18,13 @@ sums ``D = sum(dP * P) = sum(dO * out)`` are FlashAttention's ``D``)::
 **Masks** follow ``torch.nn.functional.scaled_dot_product_attention`` (dropout_p = 0): a boolean
 ``attn_mask`` is True where a query *may* attend; a float ``attn_mask`` is added to the scores
 (use -inf or a large negative number to block); ``is_causal=True`` lets query i see keys
-j <= i (top-left aligned when L != S) and cannot be combined with ``attn_mask`` (PyTorch raises
-too; combine them yourself: ``causal_mask(L, S) & mask``). ``torch.nn.MultiheadAttention`` uses
+j <= i (top-left aligned when L != S) and cannot be combined with ``attn_mask`` (PyTorch's
+documentation says the same; torch 2.13 raises for 3-D inputs only, and on the CPU applies both
+masks to 4-D inputs; combine them yourself: ``causal_mask(L, S) & mask``). ``torch.nn.MultiheadAttention`` uses
 the *opposite* boolean convention (True = may NOT attend), and so does this module's
 ``MultiheadAttention``. A query whose keys are all masked has no distribution to average over:
-dlcore raises ``ValueError`` (PyTorch 2.13 returns zeros there, older versions NaN).
+dlcore raises ``ValueError`` (PyTorch 2.13 returns zeros there; versions before
+pytorch/pytorch#133882, 2024, returned NaN).
 
 ``enable_gqa=True`` is grouped-query attention, as in PyTorch: the key/value head axis (-3) has
 H_kv heads, a divisor of the query's H_q, and each key/value head serves H_q / H_kv consecutive
