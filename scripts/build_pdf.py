@@ -98,6 +98,20 @@ PREPARE = """async () => {
         .forEach(b => b.classList.remove('toggle-button-hidden'));
     await Promise.all([...document.images].map(i => { i.loading = 'eager';
                                                      return i.decode().catch(() => null); }));
+    // An internal link to every section makes Chromium write a named destination for it, which
+    // tells join() on which sheet each section starts (no text extraction needed).
+    const a = document.querySelector('article.bd-article');
+    if (a) {
+        const box = document.createElement('div');
+        box.style.cssText = 'position:absolute;left:0;top:0;width:1px;height:1px;overflow:hidden;'
+                          + 'color:transparent;font-size:1px';
+        for (const h of a.querySelectorAll('h2')) {
+            const id = h.closest('section') && h.closest('section').id;
+            if (id) { const l = document.createElement('a'); l.href = '#' + id; l.textContent = '.';
+                      box.appendChild(l); }
+        }
+        a.prepend(box);
+    }
 }"""
 RAW_TEX = """() => {
     const a = document.querySelector('article.bd-article');
@@ -109,12 +123,13 @@ RAW_TEX = """() => {
 
 
 HEADINGS = """() => [...document.querySelectorAll('article.bd-article h1, article.bd-article h2')]
-    .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim()])"""
+    .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim(),
+               (h.closest('section') && h.closest('section').id) || ''])"""
 
 
 def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tuple]:
     """Print every page of the book into tmp/NNN.pdf; returns (pdf, depth, part caption,
-    [(tag, heading text)]) per page."""
+    [(tag, heading text, section id)]) per page."""
     from playwright.sync_api import sync_playwright
 
     server = http.server.ThreadingHTTPServer(
@@ -183,8 +198,9 @@ def _squash(text: str) -> str:
 
 def join(printed, out: Path) -> int:
     """One PDF with bookmarks part > chapter > section page > the page's sections. A page's
-    bookmark points at its first sheet; a section's at the first sheet whose text layer holds
-    the section's title (searched forward from the previous section's sheet)."""
+    bookmark points at its first sheet; a section's at the sheet of the named destination that
+    PREPARE's links made Chromium write for it (else the first sheet whose text layer holds the
+    section's title, searched forward from the previous section's sheet)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
@@ -195,16 +211,22 @@ def join(printed, out: Path) -> int:
         writer.append(reader, import_outline=False)
         if caption:
             part_item = writer.add_outline_item(title=caption, page_number=offset)
-        h1 = next((text for tag, text in headings if tag == "H1"), pdf.stem)
+        h1 = next((text for tag, text, _ in headings if tag == "H1"), pdf.stem)
         item = writer.add_outline_item(title=h1, page_number=offset,
                                        parent=part_item if depth == 0 else chapter_item)
         if depth == 0:
             chapter_item = item
+        dests = {name.lstrip("/"): reader.get_destination_page_number(d)
+                 for name, d in reader.named_destinations.items()}
         sheet, texts = 0, {}
-        for tag, text in headings:
+        for tag, text, anchor in headings:
             if tag != "H2":
                 continue
-            key = _squash(text)[:24]
+            if anchor in dests:          # the named destination PREPARE made Chromium write
+                sheet = dests[anchor]
+                writer.add_outline_item(title=text, page_number=offset + sheet, parent=item)
+                continue
+            key = _squash(text)[:24]     # else: the first sheet whose text holds the title
             for k in range(sheet, len(reader.pages)):
                 if k not in texts:
                     texts[k] = _squash(reader.pages[k].extract_text() or "")
