@@ -46,6 +46,7 @@ TOPICS = [
     ("metrics-data", "Metrics and data"),
     ("generative", "Generative models"),
     ("pytorch-tools", "PyTorch tools"),
+    ("transformers", "Transformers"),
 ]
 # The filter above the index tables; _static/question-filter.js makes it work (without
 # JavaScript every question stays visible).
