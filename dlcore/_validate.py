@@ -105,3 +105,14 @@ def as_generator(rng, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     raise ValueError(f"{name}: expected None, a non-negative int seed or a numpy Generator, "
                      f"got {type(rng).__name__} {rng!r}")
+
+
+def check_int(value, name: str, *, min_value=None) -> int:
+    """``int(value)`` for an integer (Python or NumPy int; bool, float, str and None are
+    rejected by name), at least ``min_value`` when given."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if min_value is not None and v < min_value:
+        raise ValueError(f"{name}: expected an integer >= {min_value}, got {v}")
+    return v

@@ -10,7 +10,8 @@ and take the measurements, so that every page does it the same way:
 * ``deep_mlp(activation, depth, width, init, rng, n_in=None)``: ``depth`` blocks
   ``Linear -> activation`` of one width (the first may take ``n_in`` inputs);
 * ``error_signal_norms(net, x, dout)``: forward ``x``, backpropagate ``dout`` and return
-  ``||dL/dz_l||`` (Frobenius norm over the batch) at the input of every activation layer;
+  ``||dL/dz_l||`` (Frobenius norm over the batch) at the input of every non-``Linear`` layer
+  (every activation; in a ``block_mlp`` also every ``BatchNorm1d``);
 * ``weight_grad_norms(net)``: ``||dL/dW_l||`` of every ``Linear`` after a backward pass;
 * ``block_mlp(n_in, n_out, depth, width, block, rng)``: ``depth`` hidden blocks
   ``Linear -> BN -> ReLU`` (``block="bn_relu"``), ``Linear -> ReLU -> BN`` (``"relu_bn"``)
