@@ -30,6 +30,11 @@ Modules (named by topic):
 * ``dlcore.attention``: scaled dot-product attention (forward, backward, masks as in PyTorch), MultiheadAttention
   with torch's parameter names (the code is in ``dlcore.layers.attention``), and positions (``dlcore.positions``:
   sinusoidal, RoPE, ALiBi);
+* ``dlcore.transformer``: the Transformer block (pre-LN / post-LN, as ``nn.TransformerEncoderLayer``) and a KV cache;
+  ``dlcore.language_model``: a tiny decoder-only language model built from them, greedy decoding with and without the
+  cache, its loss and the toy reversal task;
+* ``dlcore.efficient_attention``: the online softmax, block-by-block (FlashAttention-style) attention, sliding-window
+  masks and linear attention;
 * ``dlcore.curves``: per-epoch training and validation curves of the regularization experiments (digits split, ``train_curves``);
 * ``dlcore.propagation``: signal and gradient propagation through deep stacks (per-layer norms by activation and initialization);
 * ``dlcore.descent``: the least-squares running example of the optimization chapters (trajectories, sharpness, best stopping time);
@@ -57,8 +62,8 @@ with the functions they are built on, re-exported by the topic module as ``dlcor
 
 Runtime dependency: NumPy only. Everything is float64.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, descent, precision, memory, parallel, ddp_demo, tokenize, corpus, ngram, decoding, lora, quantize, alignment
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, transformer, language_model, efficient_attention, descent, precision, memory, parallel, ddp_demo, tokenize, corpus, ngram, decoding, lora, quantize, alignment
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "descent", "precision", "memory", "parallel", "ddp_demo", "tokenize", "corpus", "ngram", "decoding", "lora", "quantize", "alignment", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "transformer", "language_model", "efficient_attention", "descent", "precision", "memory", "parallel", "ddp_demo", "tokenize", "corpus", "ngram", "decoding", "lora", "quantize", "alignment", "seed", "table", "__version__"]

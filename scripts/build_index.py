@@ -48,6 +48,7 @@ TOPICS = [
     ("generative", "Generative models"),
     ("pytorch-tools", "PyTorch tools"),
     ("attention", "Attention"),
+    ("transformers", "Transformers"),
     ("precision", "Number formats and mixed precision"),
     ("memory-parallel", "Memory and parallelism"),
     ("tokenization-decoding", "Tokenization and decoding"),

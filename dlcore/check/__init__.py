@@ -41,6 +41,9 @@ your function) never raises, it prints what went wrong and a hint instead. Only 
 * ``check_attention(fn)``: ``fn(q, k, v, mask, dout) -> (out, dq, dk, dv)``, scaled
   dot-product attention forward and backward with a boolean mask (True = may attend),
   against ``dlcore.attention``;
+* ``check_online_softmax_merge(fn)``: ``fn(m1, l1, o1, m2, l2, o2) -> (m, l, o)``, the merge of
+  two online-softmax states (running max, sum, un-normalized output) that FlashAttention
+  repeats for every block of keys, against ``dlcore.efficient_attention``'s definition;
 * ``check_round_to_bf16(fn)``: ``fn(x) -> y``, a float32 array rounded to bfloat16 with
   round-to-nearest-even (ties, overflow to inf, subnormals), against
   ``dlcore.precision.round_nearest``, exactly;
@@ -75,9 +78,10 @@ for all of them): ``backprop`` (linear backward, softmax cross-entropy gradient,
 ``normalization`` (batch norm backward), ``regularization`` (inverted dropout), ``metrics``
 (precision, recall, F1), ``conv`` (conv2d forward), ``rnn`` (one step of BPTT),
 ``generative`` (Gaussian KL), ``tensors`` (the shape of ``a @ b``), ``attention`` (scaled
-dot-product attention, forward and backward), ``precision`` (rounding to bf16), ``parallel``
-(ring all-reduce), ``decoding`` (top-p), ``alignment`` (the DPO loss). The helpers they share
-(calling the reader's function safely, comparing, printing a verdict) are in ``_common``.
+dot-product attention, forward and backward), ``transformer`` (the online-softmax merge),
+``precision`` (rounding to bf16), ``parallel`` (ring all-reduce), ``decoding`` (top-p),
+``alignment`` (the DPO loss). The helpers they share (calling the reader's function safely,
+comparing, printing a verdict) are in ``_common``.
 A new checker goes in the module of its topic (a new topic gets a new module), is imported
 below and listed in ``__all__``.
 """
@@ -95,6 +99,7 @@ from .rnn import check_rnn_step_backward
 from .generative import check_gaussian_kl
 from .tensors import check_matmul_shape
 from .attention import check_attention
+from .transformer import check_online_softmax_merge
 from .precision import check_round_to_bf16
 from .parallel import check_ring_all_reduce
 from .decoding import check_top_p
@@ -112,5 +117,5 @@ __all__ = ["check_linear_backward", "check_softmax_cross_entropy_grad", "check_m
            "check_sigmoid", "check_sgd_momentum_step", "check_adam_step", "check_clip_grad_norm",
            "check_batchnorm_backward", "check_inverted_dropout", "check_precision_recall_f1",
            "check_conv2d_forward", "check_rnn_step_backward", "check_gaussian_kl",
-           "check_matmul_shape", "check_attention", "check_round_to_bf16",
-           "check_ring_all_reduce", "check_top_p", "check_dpo_loss", "RTOL", "ATOL", "SIGMOID_RTOL"]
+           "check_matmul_shape", "check_attention", "check_online_softmax_merge",
+           "check_round_to_bf16", "check_ring_all_reduce", "check_top_p", "check_dpo_loss", "RTOL", "ATOL", "SIGMOID_RTOL"]
