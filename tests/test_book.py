@@ -252,3 +252,14 @@ def test_every_seed_correction_is_on_the_errata_page():
             if not (set(section[line_no]) | named) & errata:
                 bad.append(f"{_rel(md)}:{line_no + 1} ({', '.join(section[line_no]) or 'no label'})")
     assert not bad, "seed corrections without an errata entry:\n" + "\n".join(bad)
+
+
+def test_chinese_preface_is_linked_from_the_front_page():
+    """Issue 17: a 前言 page in Chinese (who the book is for, how to use it, where the errata
+    are), in the toc and linked from the English preface, which is the front page."""
+    zh = (ROOT / "book" / "preface_zh.md").read_text(encoding="utf-8")
+    assert zh.startswith("(preface-zh)=\n# 前言")
+    for target in ("<errata>", "<practice>", "<question-index>", "<glossary>"):
+        assert target in zh, target
+    assert "{ref}`前言 <preface-zh>`" in (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    assert "book/preface_zh" in (ROOT / "_toc.yml").read_text(encoding="utf-8")
