@@ -263,3 +263,16 @@ def test_chinese_preface_is_linked_from_the_front_page():
         assert target in zh, target
     assert "{ref}`前言 <preface-zh>`" in (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
     assert "book/preface_zh" in (ROOT / "_toc.yml").read_text(encoding="utf-8")
+
+
+def test_every_page_title_is_bilingual():
+    """Every chapter and section page's H1 reads 'English · 中文' (the Chinese part has CJK
+    characters, so a title such as 'Transformers · Transformer' fails)."""
+    bad = []
+    for md in sorted((ROOT / "notebooks").glob("*/*.md")):
+        m = re.search(r"^# (.+)$", md.read_text(encoding="utf-8"), re.M)
+        title = m.group(1) if m else ""
+        zh = title.split(" · ", 1)[1] if " · " in title else ""
+        if not re.search(r"[\u4e00-\u9fff]", zh):
+            bad.append(f"{md.relative_to(ROOT)}: {title!r}")
+    assert not bad, bad
