@@ -41,6 +41,39 @@ lines. A new topic gets a new module (``dlcore.attention``); its layers go in ``
 with the functions they are built on, re-exported by the topic module as ``dlcore.conv`` does.
 
 Runtime dependency: NumPy only. Everything is float64.
+
+Input contract (checked for every public name by ``tests/test_api_fuzz.py``):
+
+* **Bad input raises ``ValueError``** naming the argument, what was expected and what was
+  received; never ``TypeError``, ``AttributeError`` or ``OverflowError``. The checks are the
+  shared helpers of ``dlcore._validate`` (one way to check an int, a real, a probability, a
+  bool, a generator); backward before forward raises too.
+* **Arrays**: anything ``np.asarray`` turns into a real numeric array is accepted (lists,
+  tuples, scalars where the rank allows, bool and integer arrays, float32), promoted to
+  float64. Complex, string and object arrays, and None, are rejected; so are NaN and ±inf,
+  except where they are data: ``gradcheck.relative_error`` (NaN gives NaN, an unmatched inf
+  gives inf), ``utils.to_torch``, the gradients of ``clip`` (as in PyTorch; pass
+  ``error_if_nonfinite=True`` to raise) and float attention masks (``-inf`` blocks a key).
+* **Empty batches** are accepted where the result is defined (a layer's forward on (0, D)
+  returns (0, out)); a mean over nothing (a loss, a metric, batch statistics) raises.
+* **Numbers**: an int is a Python or NumPy integer, never a bool, float or string
+  (``Linear(2.5, 2)`` raises instead of truncating to 2); a real is a finite Python or NumPy
+  number (not a bool); a flag is ``True``/``False`` (or a NumPy bool), not ``"yes"`` or 1;
+  ``rng`` is None (fresh entropy), a non-negative int seed or a ``numpy.random.Generator``.
+* **Arguments are not modified**, except where that is the point: ``optimizer.step`` updates
+  ``params``, ``clip`` scales ``grads``, ``training.fit`` trains its model,
+  ``gradcheck.numerical_gradient`` perturbs ``x`` and restores it.
+* **Finite input never gives NaN, and inf only honestly**: where the exact result exceeds
+  float64's range (about 1.8e308) it is inf, with NumPy's overflow warning: ``losses.mse``,
+  ``regularization.l2_penalty`` and ``bias_variance_decomposition``, ``generative.gaussian_kl``
+  (for values beyond about 1e154) and ``geometry.ball_volume``. Where the result is finite,
+  dlcore computes it (distances, the PCA spectrum and ``clip_grad_norm``'s norm are scaled by a
+  power of two when squares would overflow); where no meaningful result exists it raises
+  (normalizing |x| > 1e154, squaring gradients > 1.3e154 in AdaGrad/RMSProp/Adam, a
+  ``step_decay`` rate beyond float64, a function ``numerical_gradient`` cannot evaluate).
+* Python's operators keep Python's protocol: ``Summary + "a"`` is a ``TypeError`` (the
+  operand is unsupported), while ``Value``/``Dual`` arithmetic checks its operand and raises
+  ``ValueError``.
 """
 from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention
 from .utils import seed, table

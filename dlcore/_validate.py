@@ -3,8 +3,21 @@
 Every check raises ``ValueError`` with a message that names the argument, what was
 expected and what was received, so a reader who passes the wrong thing learns what
 to change without reading the source.
+
+One check per kind of argument, used everywhere (no module converts with ``int()`` or
+builds its own generator):
+
+* arrays: ``as_float_array`` (real numeric, promoted to float64, finite unless allowed),
+  ``as_class_indices``, ``check_same_shape``, ``check_in_range``, ``check_all_finite``;
+* numbers: ``check_int`` (Python or NumPy integers, never bool or float), ``check_positive``
+  (a finite real > 0 or >= 0), ``check_finite``, ``check_unit_interval`` (a probability);
+* ``check_bool`` (``True``/``False`` or NumPy bools only), ``check_callable``,
+  ``check_choice``, ``check_model`` (an object with ``forward``, ``backward``, ``params``);
+* ``as_generator``: ``None``, a non-negative int seed or a ``numpy.random.Generator``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -73,7 +86,7 @@ def _real_scalar(value, name: str) -> float:
 
 def check_positive(value, name: str, *, allow_zero=False) -> float:
     v = _real_scalar(value, name)
-    if not np.isfinite(v) or (v < 0 if allow_zero else v <= 0):
+    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
         rel = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: expected a finite number {rel}, got {value!r}")
     return v
@@ -81,7 +94,7 @@ def check_positive(value, name: str, *, allow_zero=False) -> float:
 
 def check_finite(value, name: str) -> float:
     v = _real_scalar(value, name)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise ValueError(f"{name}: expected a finite number, got {value!r}")
     return v
 
@@ -95,6 +108,48 @@ def check_unit_interval(value, name: str, *, closed_right=False) -> float:
     return v
 
 
+def check_all_finite(arr: np.ndarray, name: str) -> None:
+    """ValueError if ``arr`` (a real array) holds NaN or ±inf. One summation, no temporary:
+    the sum of finite values is finite unless it overflows, and only then are the values
+    scanned one by one."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        if not np.isfinite(arr).all():
+            bad = "NaN" if np.isnan(arr).any() else "inf"
+            raise ValueError(f"{name}: expected finite values, got {bad}")
+
+
+def check_bool(value, name: str) -> bool:
+    """``bool(value)`` for ``True``/``False`` (or NumPy bools); ints, strings, None rejected."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected a bool (True or False), got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_callable(value, name: str, what: str = "a callable"):
+    if not callable(value):
+        raise ValueError(f"{name}: expected {what}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_choice(value, name: str, choices):
+    """``value`` if it is one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_model(model, name: str = "model"):
+    """A dlcore layer or model: something with ``forward``, ``backward`` and a ``params`` dict
+    (checked by duck typing, so a reader's own layer class passes)."""
+    if not (callable(getattr(model, "forward", None)) and callable(getattr(model, "backward", None))
+            and isinstance(getattr(model, "params", None), dict)):
+        raise ValueError(f"{name}: expected a dlcore Layer (forward, backward, params), "
+                         f"got {type(model).__name__}")
+    return model
+
+
 def as_generator(rng, name: str = "rng") -> np.random.Generator:
     """A ``numpy.random.Generator`` from ``None`` (fresh entropy), a non-negative int seed or a
     Generator (returned as is, so a caller's stream continues)."""
@@ -105,3 +160,14 @@ def as_generator(rng, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     raise ValueError(f"{name}: expected None, a non-negative int seed or a numpy Generator, "
                      f"got {type(rng).__name__} {rng!r}")
+
+
+def check_int(value, name: str, *, min_value=None) -> int:
+    """``int(value)`` for an integer (Python or NumPy int; bool, float, str and None are
+    rejected by name), at least ``min_value`` when given."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if min_value is not None and v < min_value:
+        raise ValueError(f"{name}: expected an integer >= {min_value}, got {v}")
+    return v

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_finite, check_positive, check_unit_interval
+from ._validate import (as_float_array, check_all_finite, check_bool, check_finite, check_positive,
+                        check_unit_interval)
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
+
+_SQRT_MAX = float(np.sqrt(np.finfo(np.float64).max))    # about 1.34e154: a larger g has g*g = inf
 
 
 def _sub_scaled(p, lr, d, scratch):
@@ -34,11 +37,13 @@ def _sub_scaled(p, lr, d, scratch):
 
 
 class Optimizer:
+    squares_grad = False     # AdaGrad, RMSProp, Adam: g * g must not overflow
+
     def __init__(self, lr, record=False):
         self.lr = check_positive(lr, "lr", allow_zero=True)
         self._scratch: dict[tuple, np.ndarray] = {}  # per-shape temporaries, reused across steps
         self.state: dict[str, dict] = {}
-        self.record = bool(record)
+        self.record = check_bool(record, "record")
         self.history: list[dict[str, dict]] = []
 
     def step(self, params, grads):
@@ -53,9 +58,17 @@ class Optimizer:
                 raise ValueError(f"params[{name!r}]: expected a float64 ndarray (updated in place), got {type(p).__name__} {getattr(p, 'dtype', '')}")
             if not p.flags.writeable:
                 raise ValueError(f"params[{name!r}]: expected a writeable array (updated in place), got a read-only array")
+            check_all_finite(p, f"params[{name!r}]")
             g = as_float_array(grads[name], f"grads[{name!r}]")
             if g.shape != p.shape:
                 raise ValueError(f"grads[{name!r}]: expected shape {p.shape} (the shape of the parameter), got shape {g.shape}")
+            if self.squares_grad and g.size:
+                with np.errstate(over="ignore"):
+                    overflow = not np.isfinite(np.vdot(g, g)) and np.abs(g).max() > _SQRT_MAX
+                if overflow:
+                    raise ValueError(f"grads[{name!r}]: expected |values| below {_SQRT_MAX:.3g} "
+                                     f"({type(self).__name__} squares the gradient), got "
+                                     f"{float(np.abs(g).max()):.3g}")
             checked[name] = g
         log = {}
         for name, p in params.items():
@@ -88,8 +101,8 @@ class SGD(Optimizer):
         super().__init__(lr, record)
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
-        self.dampening = check_finite(dampening, "dampening")
-        self.nesterov = bool(nesterov)
+        self.dampening = check_unit_interval(dampening, "dampening", closed_right=True)
+        self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov: requires momentum > 0 and dampening = 0, got momentum={momentum}, dampening={dampening}")
 
@@ -121,6 +134,8 @@ class AdaGrad(Optimizer):
     s = s + g^2;  p = p - lr * g / (sqrt(s) + eps)
     """
 
+    squares_grad = True
+
     def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0, record=False):
         super().__init__(lr, record)
         self.eps = check_positive(eps, "eps", allow_zero=True)
@@ -143,13 +158,15 @@ class RMSProp(Optimizer):
     p = p - lr * d
     """
 
+    squares_grad = True
+
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, record=False):
         super().__init__(lr, record)
         self.alpha = check_unit_interval(alpha, "alpha", closed_right=True)
         self.eps = check_positive(eps, "eps", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
-        self.centered = bool(centered)
+        self.centered = check_bool(centered, "centered")
 
     def _update(self, p, g, state):
         if self.weight_decay:
@@ -184,10 +201,11 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    squares_grad = True
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, record=False):
         super().__init__(lr, record)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_unit_interval(betas[0], "betas[0]"), check_unit_interval(betas[1], "betas[1]"))
         self.eps = check_positive(eps, "eps", allow_zero=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._validate import as_float_array, check_finite, check_positive
+from .._validate import as_float_array, check_bool, check_finite, check_positive
 from .base import Layer
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "SiLU"]
@@ -23,6 +23,7 @@ class _Elementwise(Layer):
         raise NotImplementedError
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x")
         out = self._f(x)
         self.cache = {"x": x, "out": out}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
-from .base import Layer, _rng
+import inspect
+
+from .._validate import as_float_array, as_generator, check_bool, check_int
+from .base import Layer
 
 __all__ = ["Linear", "Sequential"]
 
@@ -31,12 +33,20 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, rng=None, bias=True, init=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        if self.in_features < 1 or self.out_features < 1:
-            raise ValueError(f"in_features, out_features: expected positive integers, got {in_features}, {out_features}")
+        self.in_features = check_int(in_features, "in_features", min_value=1)
+        self.out_features = check_int(out_features, "out_features", min_value=1)
+        bias = check_bool(bias, "bias")
         if not (init is None or callable(init) or (isinstance(init, str) and init in self._INITS)):
             raise ValueError(f"init: expected None, a callable or one of {list(self._INITS)}, got {init!r}")
-        g = _rng(rng)
+        if callable(init):
+            try:
+                inspect.signature(init).bind(1, 1, None)
+            except TypeError:
+                raise ValueError(f"init: expected a callable (fan_in, fan_out, rng) -> array, got "
+                                 f"{init!r}, which does not take three arguments") from None
+            except ValueError:      # no signature to inspect: let the call decide
+                pass
+        g = as_generator(rng)
         shape = (self.in_features, self.out_features)
         if init is None or init == "torch":
             bound = 1.0 / np.sqrt(self.in_features)
@@ -57,6 +67,7 @@ class Linear(Layer):
             self.params["b"] = np.zeros(self.out_features)
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x: expected shape (N, {self.in_features}), got shape {x.shape}")
@@ -73,6 +84,7 @@ class Linear(Layer):
         returned: the first layer of a network never needs the gradient of the data,
         which is also why PyTorch does not compute it for inputs without ``requires_grad``.
         """
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
         dout = self._check_dout(dout)
         x = self.cache["x"]
         self.grads = {"W": x.T @ dout}                 # (in, N) @ (N, out) = shape of W
@@ -115,6 +127,7 @@ class Sequential(Layer):
         pass
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         for layer in self.layers:
             x = layer.forward(x, train=train)
         self.cache = {"out": x}
@@ -127,6 +140,7 @@ class Sequential(Layer):
         gradient (one matrix product that training never uses) is skipped and None is
         returned; every parameter gradient is computed as before.
         """
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
         dout = self._check_dout(dout)
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]

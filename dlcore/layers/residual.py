@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_bool
 from .base import Layer
 
 __all__ = ["Residual"]
@@ -49,6 +49,7 @@ class Residual(Layer):
         pass
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x")
         fx = self.layer.forward(x, train=train)
         if np.shape(fx) != x.shape:
@@ -61,6 +62,7 @@ class Residual(Layer):
     def backward(self, dout, need_input_grad=True):
         """dL/dx = dout + layer.backward(dout); the inner layer fills its ``grads``.
         With ``need_input_grad=False`` (as ``fit`` asks of a model) it returns None."""
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
         dout = self._check_dout(dout)
         dx = dout + self.layer.backward(dout)
         return dx if need_input_grad else None
