@@ -16,6 +16,7 @@ Run:  python -m benchmarks.attention [--quick]
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
@@ -48,14 +49,19 @@ def build(B, H, L, E, seed=0):
         return out
 
     def check():
+        """Compare the two libraries on one step each; return the two wall times."""
+        t0 = time.perf_counter()
         out, grads = dl_step()
+        t1 = time.perf_counter()
         out_t = torch_step()
+        t2 = time.perf_counter()
         pairs = [(out, out_t.detach().numpy())] + [(g, t.grad.numpy())
                                                    for g, t in zip(grads, (tq, tk, tv))]
         for a, b in pairs:
             if not np.allclose(a, b, rtol=1e-9, atol=1e-12):
                 raise AssertionError("dlcore and PyTorch disagree on attention: max diff "
                                      f"{np.abs(a - b).max():.2e}")
+        return t1 - t0, t2 - t1
 
     return dl_step, torch_step, check
 
@@ -71,20 +77,17 @@ def run(quick=False):
     rows = []
     for B, H, L, E in SIZES:
         dl_step, torch_step, check = build(B, H, L, E)
-        check()
-        if quick:
-            rounds, per, warm, settle = 1, 1, 0, 0.0
-        else:
-            rounds, per, warm, settle = 5, 10, 2, 0.3
-        t_dl, t_torch = interleaved_medians([dl_step, torch_step], rounds=rounds,
-                                            steps_per_round=per, warmup=warm, settle=settle)
+        t_dl, t_torch = check()                 # quick mode: the checking step's times
+        if not quick:
+            t_dl, t_torch = interleaved_medians([dl_step, torch_step], rounds=5,
+                                                steps_per_round=5, warmup=2, settle=0.3)
         flops = 12 * B * H * L * L * E
         rows.append([f"B {B}, H {H}, L {L}, E {E}", f"{t_dl * 1e6:,.0f}",
                      f"{t_torch * 1e6:,.0f}", f"{t_dl / t_torch:.2f}",
                      f"{flops / 1e6:,.0f}", f"{flops / t_torch / 1e9:.1f}"])
     print("times: median µs per forward + backward; " + (
-        "quick mode, a few steps: not a measurement" if quick else
-        "5 alternating rounds of 10 steps, each after >= 0.3 s of untimed warm-up"))
+        "quick mode, one step each: not a measurement" if quick else
+        "5 alternating rounds of 5 steps, each after >= 0.3 s of untimed warm-up"))
     print(table(["attention (B, H, L, E)", "dlcore µs", "PyTorch µs", "dlcore/PyTorch",
                  "matmul MFLOP", "PyTorch GFLOP/s"], rows))
     print("dlcore's backward recomputes the weights (2 B H L^2 E FLOPs more than listed).")

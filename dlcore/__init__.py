@@ -30,7 +30,22 @@ Modules (named by topic):
 * ``dlcore.attention``: scaled dot-product attention (forward, backward, masks as in PyTorch), MultiheadAttention
   with torch's parameter names (the code is in ``dlcore.layers.attention``), and positions (``dlcore.positions``:
   sinusoidal, RoPE, ALiBi);
+* ``dlcore.curves``: per-epoch training and validation curves of the regularization experiments (digits split, ``train_curves``);
+* ``dlcore.propagation``: signal and gradient propagation through deep stacks (per-layer norms by activation and initialization);
+* ``dlcore.descent``: the least-squares running example of the optimization chapters (trajectories, sharpness, best stopping time);
 * ``dlcore.experiment``: ``repeat`` a random experiment over seeds (mean ± sd, 95 % interval, paired comparisons);
+* ``dlcore.precision``: fp32 / fp16 / bf16 simulated exactly in float64 (format constants from the bit layout,
+  round-to-nearest-even and stochastic rounding, bit fields, low-precision sums, a loss scaler with
+  ``torch.amp.GradScaler``'s rule);
+* ``dlcore.memory``: bytes of model state (mixed-precision Adam, ZeRO stages), activation checkpointing measured on
+  dlcore layers; ``dlcore.parallel``: ring all-reduce, tensor-parallel linear layers, pipeline schedules in NumPy;
+  ``dlcore.ddp_demo``: ``torch.distributed`` (gloo, loopback) in worker processes, for the data-parallelism page;
+* ``dlcore.tokenize``: a byte-level BPE tokenizer (train, encode, decode); ``dlcore.corpus``: the small bilingual
+  text it is trained on (the book's own prose, package data); ``dlcore.ngram``: a count-based n-gram language model;
+  ``dlcore.decoding``: temperature, top-k, top-p, sampling, greedy and beam search, perplexity;
+* ``dlcore.lora``: a LoRA linear layer (the code is in ``dlcore.layers.lora``) and its parameter count;
+  ``dlcore.quantize``: absmax int8 per tensor / per channel, block-wise int4 and NF4, LLM.int8()'s matmul;
+  ``dlcore.alignment``: Bradley-Terry reward loss, the KL-regularized optimum, the DPO loss and its gradients;
 * ``dlcore.utils``, ``dlcore.data``, ``dlcore.plotting``: seeds, tables, datasets and ``minibatches``, figure style.
 
 Dependencies point one way. At the bottom are ``_validate``, ``functional`` and ``init``; above them
@@ -75,8 +90,8 @@ Input contract (checked for every public name by ``tests/test_api_fuzz.py``):
   operand is unsupported), while ``Value``/``Dual`` arithmetic checks its operand and raises
   ``ValueError``.
 """
-from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention
+from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, descent, precision, memory, parallel, ddp_demo, tokenize, corpus, ngram, decoding, lora, quantize, alignment
 from .utils import seed, table
 
 __version__ = "0.1.0"
-__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "seed", "table", "__version__"]
+__all__ = ["functional", "losses", "layers", "optim", "gradcheck", "utils", "data", "autodiff", "segmentation", "check", "training", "conv", "rnn", "geometry", "regularization", "normalization", "metrics", "generative", "schedules", "init", "clip", "experiment", "positions", "attention", "curves", "propagation", "descent", "precision", "memory", "parallel", "ddp_demo", "tokenize", "corpus", "ngram", "decoding", "lora", "quantize", "alignment", "seed", "table", "__version__"]

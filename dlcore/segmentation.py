@@ -132,7 +132,10 @@ def bootstrapped_cross_entropy(logits, y, k):
 
 
 def soft_dice_loss(logits, target, eps=1e-5):
-    """Multi-class soft Dice loss on softmax probabilities (Milletari et al. 2016; Sudre et al. 2017).
+    """Multi-class soft Dice loss on softmax probabilities, in the form of nnU-Net's SoftDiceLoss
+    (Isensee et al. 2021): linear sums in the denominator, every class weighted equally. V-Net
+    (Milletari et al. 2016) squares the denominator terms; generalised Dice (Sudre et al. 2017)
+    weights classes by 1 / (sum G_c)^2. Neither is what this function computes.
 
     With P = softmax(logits, axis=1), G = one-hot(target), both (N, C, *spatial), and sums
     over the batch and all pixels, for each class c:

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def _module_names():
@@ -64,10 +64,10 @@ def run_cell(source: str, monkeypatch, in_colab: bool) -> list:
 
 
 def test_there_are_notebooks():
-    assert NOTEBOOKS, "no notebooks/*.ipynb found"
+    assert NOTEBOOKS, "no notebooks/<chapter>/*.ipynb found"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_bootstrap_cell_installs_dlcore_in_colab(path, monkeypatch, capsys):
     cell = bootstrap_cell(path)
     assert "remove-cell" in cell.get("metadata", {}).get("tags", []), \
@@ -84,7 +84,7 @@ def test_bootstrap_cell_installs_dlcore_in_colab(path, monkeypatch, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_bootstrap_cell_does_nothing_outside_colab(path, monkeypatch, capsys):
     calls = run_cell("".join(bootstrap_cell(path)["source"]), monkeypatch, in_colab=False)
     assert calls == [], f"{path.name}: the bootstrap cell ran {calls} outside Colab"
@@ -128,6 +128,7 @@ def test_dlcore_installs_as_a_wheel_with_every_module(tmp_path):
         "import importlib, dlcore\n"
         f"for name in {SUBMODULES!r}:\n"
         "    importlib.import_module('dlcore.' + name)\n"
+        "assert len(dlcore.corpus.load_text('book')) > 50_000\n"     # package data is in the wheel
         "print(dlcore.__file__)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target), "MPLBACKEND": "Agg"}

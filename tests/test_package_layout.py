@@ -561,7 +561,8 @@ def test_every_exported_layer_is_importable_from_dlcore_layers():
 # a topic module the book imports -> the module of dlcore.layers that holds its code
 TOPIC_MODULES = {"dlcore.conv": "dlcore.layers.convolution",
                  "dlcore.normalization": "dlcore.layers.normalization",
-                 "dlcore.attention": "dlcore.layers.attention"}
+                 "dlcore.attention": "dlcore.layers.attention",
+                 "dlcore.lora": "dlcore.layers.lora"}
 
 
 @pytest.mark.parametrize("topic, home", sorted(TOPIC_MODULES.items()))

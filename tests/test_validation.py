@@ -621,3 +621,13 @@ def test_to_torch_bad_arguments(bad, msg):
 def test_utils_bad_arguments(call, msg):
     with raises(msg):
         call()
+
+
+def test_check_int():
+    from dlcore._validate import check_int
+    assert check_int(3, "n") == 3 and check_int(np.int64(0), "n", min_value=0) == 0
+    for bad in (2.0, True, "3", None, np.float64(1.0)):
+        with raises(r"^n: expected an integer, got"):
+            check_int(bad, "n")
+    with raises(r"^n: expected an integer >= 1, got 0"):
+        check_int(0, "n", min_value=1)

@@ -40,7 +40,17 @@ your function) never raises, it prints what went wrong and a hint instead. Only 
   ``a @ b`` with 1-D promotion and broadcast batch axes, against ``np.matmul``;
 * ``check_attention(fn)``: ``fn(q, k, v, mask, dout) -> (out, dq, dk, dv)``, scaled
   dot-product attention forward and backward with a boolean mask (True = may attend),
-  against ``dlcore.attention``.
+  against ``dlcore.attention``;
+* ``check_round_to_bf16(fn)``: ``fn(x) -> y``, a float32 array rounded to bfloat16 with
+  round-to-nearest-even (ties, overflow to inf, subnormals), against
+  ``dlcore.precision.round_nearest``, exactly;
+* ``check_ring_all_reduce(fn)``: ``fn(buffers) -> results``, the sum of one vector per rank
+  left on every rank (1 to 5 ranks, uneven chunks), against ``np.sum``.
+* ``check_top_p(fn)``: ``fn(probs, p) -> new_probs``, the renormalised distribution of nucleus
+  (top-p) sampling, against ``dlcore.decoding.next_token_distribution``;
+* ``check_dpo_loss(fn)``: ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+  -> (loss, d_chosen, d_rejected)``, the DPO loss and its gradients, against
+  ``dlcore.alignment.dpo_loss``.
 
 When an answer is wrong, each checker compares it with the typical wrong variants (a
 transposed weight, a missing term, the other convention...) and names the one it matches
@@ -65,7 +75,8 @@ for all of them): ``backprop`` (linear backward, softmax cross-entropy gradient,
 ``normalization`` (batch norm backward), ``regularization`` (inverted dropout), ``metrics``
 (precision, recall, F1), ``conv`` (conv2d forward), ``rnn`` (one step of BPTT),
 ``generative`` (Gaussian KL), ``tensors`` (the shape of ``a @ b``), ``attention`` (scaled
-dot-product attention, forward and backward). The helpers they share
+dot-product attention, forward and backward), ``precision`` (rounding to bf16), ``parallel``
+(ring all-reduce), ``decoding`` (top-p), ``alignment`` (the DPO loss). The helpers they share
 (calling the reader's function safely, comparing, printing a verdict) are in ``_common``.
 A new checker goes in the module of its topic (a new topic gets a new module), is imported
 below and listed in ``__all__``.
@@ -84,6 +95,10 @@ from .rnn import check_rnn_step_backward
 from .generative import check_gaussian_kl
 from .tensors import check_matmul_shape
 from .attention import check_attention
+from .precision import check_round_to_bf16
+from .parallel import check_ring_all_reduce
+from .decoding import check_top_p
+from .alignment import check_dpo_loss
 
 # Importable from the single-file ``dlcore.check`` of version 0.1 (kept so that old imports
 # work; not in __all__): two imports, and the private helpers that tests/test_check.py uses.
@@ -97,4 +112,5 @@ __all__ = ["check_linear_backward", "check_softmax_cross_entropy_grad", "check_m
            "check_sigmoid", "check_sgd_momentum_step", "check_adam_step", "check_clip_grad_norm",
            "check_batchnorm_backward", "check_inverted_dropout", "check_precision_recall_f1",
            "check_conv2d_forward", "check_rnn_step_backward", "check_gaussian_kl",
-           "check_matmul_shape", "check_attention", "RTOL", "ATOL", "SIGMOID_RTOL"]
+           "check_matmul_shape", "check_attention", "check_round_to_bf16",
+           "check_ring_all_reduce", "check_top_p", "check_dpo_loss", "RTOL", "ATOL", "SIGMOID_RTOL"]

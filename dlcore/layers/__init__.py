@@ -28,7 +28,9 @@ Where each layer lives (every one is importable from ``dlcore.layers``):
   ``col2im``, ``conv_output_size``), also exported by the topic module ``dlcore.conv``;
 * ``attention``: ``MultiheadAttention`` (and the functions ``scaled_dot_product_attention``,
   its backward, ``attention_weights``, the masks, ``split_heads``, ``merge_heads``), also
-  exported by the topic module ``dlcore.attention``.
+  exported by the topic module ``dlcore.attention``;
+* ``lora``: ``LoRALinear`` (a frozen linear layer plus a trainable low-rank update), also
+  exported by the topic module ``dlcore.lora``.
 
 Dependencies point one way: a module of this package imports only ``dlcore.layers.base`` and
 lower-level modules (``dlcore.functional``, ``dlcore._validate``, ``dlcore.init``), never
@@ -47,6 +49,7 @@ from .residual import Residual
 from .normalization import BatchNorm1d, LayerNorm, RMSNorm  # a new normalization layer: add it here
 from .convolution import Conv2d, MaxPool2d, AvgPool2d, Flatten
 from .attention import MultiheadAttention
+from .lora import LoRALinear
 
 # Importable from the single-file ``dlcore.layers`` of version 0.1 (kept so that old imports
 # work; not part of ``__all__``).
@@ -56,4 +59,4 @@ from .._validate import (as_float_array, check_finite, check_positive,  # noqa: 
 
 __all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "Dropout",
            "Sequential", "GELU", "SiLU", "BatchNorm1d", "LayerNorm", "Residual", "Conv2d",
-           "MaxPool2d", "AvgPool2d", "Flatten", "RMSNorm", "MultiheadAttention"]
+           "MaxPool2d", "AvgPool2d", "Flatten", "RMSNorm", "MultiheadAttention", "LoRALinear"]
