@@ -13,7 +13,9 @@ builds its own generator):
   (a finite real > 0 or >= 0), ``check_finite``, ``check_unit_interval`` (a probability);
 * ``check_bool`` (``True``/``False`` or NumPy bools only), ``check_callable``,
   ``check_choice``, ``check_model`` (an object with ``forward``, ``backward``, ``params``);
-* ``as_generator``: ``None``, a non-negative int seed or a ``numpy.random.Generator``.
+* ``as_generator``: ``None``, a non-negative int seed or a ``numpy.random.Generator``;
+  ``check_generator``: a ``numpy.random.Generator`` only (a function that continues the
+  caller's stream).
 """
 from __future__ import annotations
 
@@ -160,6 +162,14 @@ def as_generator(rng, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     raise ValueError(f"{name}: expected None, a non-negative int seed or a numpy Generator, "
                      f"got {type(rng).__name__} {rng!r}")
+
+
+def check_generator(rng, name: str = "rng") -> np.random.Generator:
+    """``rng`` if it is a ``numpy.random.Generator`` (for functions that continue a caller's
+    stream and take no seed)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name}: expected a numpy.random.Generator, got {type(rng).__name__} {rng!r}")
+    return rng
 
 
 def check_int(value, name: str, *, min_value=None) -> int:
