@@ -2,6 +2,8 @@
 against torch.optim step for step, and the input checks."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -73,6 +75,10 @@ def test_best_time_is_a_minimum():
     calls = []
     t = descent.best_time(lambda: calls.append(1), repeat=3)
     assert len(calls) == 3 and 0 <= t < 1
+    # calls that sleep 0.06 s, 0.01 s, 0.06 s: the best is the short one, not the mean
+    delays = iter([0.06, 0.01, 0.06])
+    t = descent.best_time(lambda: time.sleep(next(delays)), repeat=3)
+    assert 0.01 <= t < 0.04
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -93,6 +99,13 @@ def test_sharpness_equals_top_eigenvalue_of_autograd_hessian(seed):
     w_before = w0.clone()
     descent.sharpness(loss, [w0, b0], iters=3, seed=seed)
     assert torch.equal(w0, w_before)                        # params are not modified
+
+
+def test_sharpness_returns_the_eigenvalue_of_largest_magnitude_with_its_sign():
+    # f(u, v) = u^2 / 2 - 3 v^2 / 2: Hessian diag(1, -3); power iteration finds -3
+    loss = lambda w: 0.5 * w[0] ** 2 - 1.5 * w[1] ** 2
+    lam = descent.sharpness(loss, [torch.tensor([0.2, -0.1], dtype=torch.float64)], iters=100)
+    assert abs(lam + 3.0) < 1e-10
 
 
 @pytest.mark.parametrize("call, word", [
