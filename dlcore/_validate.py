@@ -9,6 +9,8 @@ builds its own generator):
 
 * arrays: ``as_float_array`` (real numeric, promoted to float64, finite unless allowed),
   ``as_class_indices``, ``check_same_shape``, ``check_in_range``, ``check_all_finite``;
+  ``between_layers()``: a context in which ``as_float_array`` skips its finiteness scan (the
+  array came from a layer whose input was checked; see ``dlcore.layers.Sequential``);
 * numbers: ``check_int`` (Python or NumPy integers, never bool or float), ``check_positive``
   (a finite real > 0 or >= 0), ``check_finite``, ``check_unit_interval`` (a probability);
 * ``check_bool`` (``True``/``False`` or NumPy bools only), ``check_callable``,
@@ -20,14 +22,35 @@ builds its own generator):
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
 _FLOAT64 = np.dtype(np.float64)
+_SCOPE = threading.local()      # .depth > 0: inside between_layers() in this thread
+
+
+class between_layers:
+    """``with between_layers():`` the arrays that reach ``as_float_array`` are activations and
+    gradients passed from one layer to the next, whose source was checked at the boundary (a
+    Sequential checks its input, its upstream gradient and its output once): the finiteness
+    scan, a full pass over every array, is skipped; dtype and rank are still checked."""
+
+    def __enter__(self):
+        _SCOPE.depth = getattr(_SCOPE, "depth", 0) + 1
+
+    def __exit__(self, *exc):
+        _SCOPE.depth -= 1
+
+    @staticmethod
+    def active() -> bool:
+        """True inside ``between_layers()`` (a container inside another one checks nothing)."""
+        return getattr(_SCOPE, "depth", 0) > 0
 
 
 def as_float_array(x, name: str, *, ndim=None, min_ndim=None, allow_nonfinite=False) -> np.ndarray:
-    """Return ``x`` as a float64 array after checking dtype, rank and finiteness."""
+    """Return ``x`` as a float64 array after checking dtype, rank and finiteness (finiteness
+    not between layers: see ``between_layers``)."""
     arr = np.asarray(x)
     if arr.dtype != _FLOAT64:  # float64 (the common case) needs neither dtype checks nor a conversion
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
@@ -42,7 +65,7 @@ def as_float_array(x, name: str, *, ndim=None, min_ndim=None, allow_nonfinite=Fa
             raise ValueError(f"{name}: expected a {want}-D array, got shape {arr.shape}")
     if min_ndim is not None and arr.ndim < min_ndim:
         raise ValueError(f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}")
-    if not allow_nonfinite and not np.isfinite(arr).all():
+    if not allow_nonfinite and not getattr(_SCOPE, "depth", 0) and not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "inf"
         raise ValueError(f"{name}: expected finite values, got {bad}")
     return arr
@@ -110,16 +133,11 @@ def check_unit_interval(value, name: str, *, closed_right=False) -> float:
     return v
 
 
-def check_all_finite(arr: np.ndarray, name: str) -> None:
-    """ValueError if ``arr`` (a real array) holds NaN or ±inf. One summation, no temporary:
-    the sum of finite values is finite unless it overflows, and only then are the values
-    scanned one by one."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = arr.sum()
-    if not np.isfinite(total):
-        if not np.isfinite(arr).all():
-            bad = "NaN" if np.isnan(arr).any() else "inf"
-            raise ValueError(f"{name}: expected finite values, got {bad}")
+def check_all_finite(arr: np.ndarray, name: str, what: str = "") -> None:
+    """ValueError if ``arr`` (a real array) holds NaN or ±inf (always, also between layers)."""
+    if not np.isfinite(arr).all():
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(f"{name}: expected finite values, got {bad}{what}")
 
 
 def check_bool(value, name: str) -> bool:

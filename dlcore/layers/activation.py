@@ -46,6 +46,15 @@ class ReLU(_Elementwise):
     def _df(self, z):
         return (z > 0).astype(np.float64)
 
+    def backward(self, dout):
+        """dL/dx = dout * f'(x) with f'(x) = 1 where x > 0, else 0. The derivative is kept as a
+        boolean mask, ``cache["local_grad"]``, and multiplied in directly (NumPy reads True/False
+        as 1.0/0.0: the same products as with a float derivative, one pass fewer)."""
+        dout = self._check_dout(dout)
+        mask = self.cache["x"] > 0
+        self.cache["local_grad"] = mask
+        return np.multiply(dout, mask)
+
 
 class LeakyReLU(_Elementwise):
     """x for x >= 0, alpha * x for x < 0."""

@@ -11,7 +11,8 @@ import numpy as np
 
 import inspect
 
-from .._validate import as_float_array, as_generator, check_bool, check_int
+from .._validate import (as_float_array, as_generator, between_layers, check_all_finite, check_bool,
+                         check_int)
 from .base import Layer
 
 __all__ = ["Linear", "Sequential"]
@@ -101,7 +102,14 @@ class Linear(Layer):
 class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"``
     (``"0.W"``, ``"0.b"``, ``"2.W"``, ...) in layer order; the arrays are the layers' own,
-    so an optimizer updating ``params`` in place updates the layers."""
+    so an optimizer updating ``params`` in place updates the layers.
+
+    Input checks happen at the boundary, once: ``forward`` checks its input ``x`` and its
+    output, ``backward`` its upstream gradient ``dout`` (and the returned dL/dx). In between,
+    each layer receives what its neighbour produced, so the layers skip the full scan for
+    NaN/inf of every activation and gradient (``dlcore._validate.between_layers``); a layer
+    that overflows float64 still raises ``ValueError``, at the network's output (or, for a
+    gradient, in the optimizer, which checks ``grads``)."""
 
     def __init__(self, *layers):
         super().__init__()
@@ -128,8 +136,13 @@ class Sequential(Layer):
 
     def forward(self, x, train=True):
         check_bool(train, "train")
-        for layer in self.layers:
-            x = layer.forward(x, train=train)
+        outermost = not between_layers.active()
+        x = as_float_array(x, "x")
+        with between_layers():
+            for layer in self.layers:
+                x = layer.forward(x, train=train)
+        if outermost:
+            check_all_finite(x, "output", " although the input was finite (a layer overflowed)")
         self.cache = {"out": x}
         return x
 
@@ -141,12 +154,16 @@ class Sequential(Layer):
         returned; every parameter gradient is computed as before.
         """
         need_input_grad = check_bool(need_input_grad, "need_input_grad")
+        outermost = not between_layers.active()
         dout = self._check_dout(dout)
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if i == 0 and not need_input_grad and isinstance(layer, Linear):
-                return layer.backward(dout, need_input_grad=False)
-            dout = layer.backward(dout)
+        with between_layers():
+            for i in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[i]
+                if i == 0 and not need_input_grad and isinstance(layer, Linear):
+                    return layer.backward(dout, need_input_grad=False)
+                dout = layer.backward(dout)
+        if outermost:
+            check_all_finite(dout, "dx", " although dout was finite (a layer overflowed)")
         return dout
 
     def __getitem__(self, i):
