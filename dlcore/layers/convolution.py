@@ -67,7 +67,12 @@ def im2col(x, kernel_size, stride=1, padding=0):
     x = as_float_array(x, "x", ndim=4)
     k, s, p = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
                _pair(padding, "padding", 0))
-    win = _windows(x, k, s, p)
+    return _im2col(x, k, s, p)
+
+
+def _im2col(x, kernel, stride, padding):
+    """``im2col`` on a checked float64 array with checked (pair) sizes."""
+    win = _windows(x, kernel, stride, padding)
     n, c, oh, ow, kh, kw = win.shape
     return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, c * kh * kw)
 
@@ -85,6 +90,15 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     if cols.shape != (n * oh * ow, c * kh * kw):
         raise ValueError(f"cols: expected shape {(n * oh * ow, c * kh * kw)} for x_shape {x_shape}, "
                          f"got shape {cols.shape}")
+    return _col2im(cols, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw))
+
+
+def _col2im(cols, x_shape, kernel, stride, padding):
+    """``col2im`` on a checked (N*OH*OW, C*kh*kw) float64 array with checked sizes."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = conv_output_size(h + 2 * ph, kh, sh)
+    ow = conv_output_size(w + 2 * pw, kw, sw)
     blocks = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
     out = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
     for u in range(kh):
@@ -127,7 +141,7 @@ class Conv2d(Layer):
         n, _, h, w = x.shape
         oh = conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
         ow = conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)      # (N*OH*OW, C*kh*kw)
+        cols = _im2col(x, self.kernel_size, self.stride, self.padding)     # (N*OH*OW, C*kh*kw)
         out = cols @ self.params["W"].reshape(self.out_channels, -1).T     # (N*OH*OW, O)
         if "b" in self.params:
             out += self.params["b"]
@@ -143,7 +157,7 @@ class Conv2d(Layer):
         if "b" in self.params:
             self.grads["b"] = d.sum(axis=0)
         dcols = d @ W.reshape(self.out_channels, -1)                       # (N*OH*OW, C*kh*kw)
-        return col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
+        return _col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
