@@ -111,7 +111,25 @@ def machine_lines(torch_mod=None) -> list[str]:
         lines.append("threadpoolctl: not installed (thread count read from OpenBLAS's C API)")
     if torch_mod is not None:
         lines.append(f"PyTorch {torch_mod.__version__} (CPU, eager), torch threads = {torch_mod.get_num_threads()}")
+    lines.append(load_line())
     return lines
+
+
+def load_line() -> str:
+    """The load average now (1, 5, 15 min) against the cores: above the core count, other
+    processes were competing for the CPU and the timings are inflated."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average: unavailable"
+    busy = " (machine shared: timings inflated)" if one > (os.cpu_count() or 1) * 0.5 else ""
+    return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores{busy}"
+
+
+def cpu_slug() -> str:
+    """A file name for this CPU's results: 'intel-xeon-processor-skylake-ibrs', ..."""
+    import re
+    return re.sub(r"[^a-z0-9]+", "-", _cpu_model().lower().replace("(r)", "").replace("(tm)", "")).strip("-")
 
 
 def fmt_us(seconds: float) -> str:

@@ -61,6 +61,49 @@ lines. A new topic gets a new module (``dlcore.attention``); its layers go in ``
 with the functions they are built on, re-exported by the topic module as ``dlcore.conv`` does.
 
 Runtime dependency: NumPy only. Everything is float64.
+
+Input contract (checked for every public name by ``tests/test_api_fuzz.py``):
+
+* **Bad input raises ``ValueError``** naming the argument, what was expected and what was
+  received; never ``TypeError``, ``AttributeError`` or ``OverflowError``. The checks are the
+  shared helpers of ``dlcore._validate`` (one way to check an int, a real, a probability, a
+  bool, a generator); backward before forward raises too.
+* **Arrays**: anything ``np.asarray`` turns into a real numeric array is accepted (lists,
+  tuples, scalars where the rank allows, bool and integer arrays, float32), promoted to
+  float64. Complex, string and object arrays, and None, are rejected; so are NaN and ±inf,
+  except where they are data: ``gradcheck.relative_error`` (NaN gives NaN, an unmatched inf
+  gives inf), ``utils.to_torch``, the gradients of ``clip`` (as in PyTorch; pass
+  ``error_if_nonfinite=True`` to raise), float attention masks (``-inf`` blocks a key),
+  decoding logits (``-inf`` is a removed token; a row of only ``-inf`` raises), log-probabilities
+  for ``decoding.perplexity`` (``-inf``, a token of probability 0, gives inf), the
+  ``precision`` rounding functions (inf and NaN pass through, as in hardware) and
+  ``LossScaler.unscale`` (it reports non-finite gradients as ``found_inf``).
+* **Empty batches** are accepted where the result is defined (a layer's forward on (0, D)
+  returns (0, out)); a mean over nothing (a loss, a metric, batch statistics) raises.
+* **Numbers**: an int is a Python or NumPy integer, never a bool, float or string
+  (``Linear(2.5, 2)`` raises instead of truncating to 2); a real is a finite Python or NumPy
+  number (not a bool); a flag is ``True``/``False`` (or a NumPy bool), not ``"yes"`` or 1;
+  ``rng`` is None (fresh entropy), a non-negative int seed or a ``numpy.random.Generator``
+  (``descent.least_squares`` continues the caller's stream and takes a Generator only).
+* **Arguments are not modified**, except where that is the point: ``optimizer.step`` updates
+  ``params``, ``clip`` scales ``grads``, ``training.fit`` trains its model,
+  ``gradcheck.numerical_gradient`` perturbs ``x`` and restores it.
+* **Finite input never gives NaN, and inf only honestly**: where the exact result exceeds
+  float64's range (about 1.8e308) it is inf, with NumPy's overflow warning: ``losses.mse``,
+  ``regularization.l2_penalty`` and ``bias_variance_decomposition``, ``generative.gaussian_kl``
+  (for values beyond about 1e154), ``geometry.ball_volume``, ``decoding.perplexity`` and the
+  ``precision`` rounding functions (beyond the format's largest number, IEEE rounding gives
+  ±inf). Where the result is finite,
+  dlcore computes it (distances, the PCA spectrum and ``clip_grad_norm``'s norm are scaled by a
+  power of two when squares would overflow); where no meaningful result exists it raises
+  (normalizing |x| > 1e154, squaring gradients > 1.3e154 in AdaGrad/RMSProp/Adam, a
+  ``step_decay`` rate beyond float64, a function ``numerical_gradient`` cannot evaluate, a
+  ``descent.LeastSquares`` loss or gradient beyond float64).
+* **Records** (``ngram.ToyLanguageModel``, a NamedTuple that a function returns) hold what
+  they are given; ``ddp_demo.run`` checks its arguments before it starts any process.
+* Python's operators keep Python's protocol: ``Summary + "a"`` is a ``TypeError`` (the
+  operand is unsupported), while ``Value``/``Dual`` arithmetic checks its operand and raises
+  ``ValueError``.
 """
 from . import functional, losses, layers, optim, gradcheck, utils, data, autodiff, segmentation, check, training, conv, rnn, geometry, regularization, normalization, metrics, generative, schedules, init, clip, experiment, positions, attention, curves, propagation, transformer, language_model, efficient_attention, descent, precision, memory, parallel, ddp_demo, tokenize, corpus, ngram, decoding, lora, quantize, alignment
 from .utils import seed, table

@@ -15,19 +15,23 @@ tiny symbolic differentiator to compare them with.
 * ``counting()``: counts the elementary operations (and backward steps) executed,
   for a deterministic cost comparison that does not depend on a clock.
 * ``sym_diff``, ``sym_size``, ``sym_eval``: a deliberately naive symbolic
-  differentiator on expression trees, to show expression swell.
+  differentiator on expression trees, to show expression swell (the code is in
+  ``dlcore/_symbolic.py``).
 * ``value_graph`` / ``draw_value_graph``: the recorded graph as nodes and edges,
   drawn with :func:`dlcore.graphs.draw_dag`.
 
-Everything is plain Python floats (float64); no NumPy is needed. The reference
+Everything is plain Python floats (float64). The reference
 design is Karpathy's micrograd; see also Baydin et al. (2018) and Griewank &
 Walther (2008).
 """
 from __future__ import annotations
 
+import inspect
 import math
-import numbers
 from contextlib import contextmanager
+
+from ._symbolic import sym_diff, sym_eval, sym_size   # the naive symbolic differentiator
+from ._validate import check_bool, check_callable, check_finite, check_int
 
 __all__ = [
     "Value", "Dual", "exp", "log", "tanh", "sigmoid", "grad_forward", "grad_reverse",
@@ -75,15 +79,7 @@ def _count(kind: str) -> None:
         setattr(c, kind, getattr(c, kind) + 1)
 
 
-def _check_number(x, name):
-    # numbers.Real: Python int and float, and NumPy's integer and floating scalars (np.int64(3),
-    # np.float32(0.5)); not bool (True is not a number here), complex, str or None
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name}: expected a real number, got {type(x).__name__} {x!r}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: expected a finite number, got {x}")
-    return x
+_check_number = check_finite     # a real number (bool, str, complex, arrays rejected), finite
 
 
 _EXP_MAX = math.log(1.7976931348623157e308)   # 709.78...: exp of anything larger overflows float64
@@ -153,7 +149,12 @@ class Value:
         self.data = _check_number(data, "data")
         self.grad = 0.0
         self._backward = None
+        if not isinstance(children, (tuple, list)) or not all(isinstance(c, Value) for c in children):
+            raise ValueError(f"children: expected a tuple of Values, got {children!r}")
         self._prev = tuple(children)
+        for name, text in (("op", op), ("label", label)):
+            if not isinstance(text, str):
+                raise ValueError(f"{name}: expected a string, got {type(text).__name__} {text!r}")
         self.op = op
         self.label = label
 
@@ -419,10 +420,20 @@ tanh = _dispatch("tanh", math.tanh)
 sigmoid = _dispatch("sigmoid", _sigmoid_float)
 
 
-def _check_inputs(xs):
+def _check_inputs(f, xs):
+    """Validated (f, xs): a callable taking len(xs) positional arguments, and real numbers."""
+    check_callable(f, "f", "a callable f(*xs) returning a scalar")
+    if not isinstance(xs, (list, tuple)):
+        raise ValueError(f"xs: expected a list of numbers, got {type(xs).__name__} {xs!r}")
     xs = [_check_number(x, f"xs[{i}]") for i, x in enumerate(xs)]
     if not xs:
         raise ValueError("xs: expected at least one input")
+    try:
+        inspect.signature(f).bind(*xs)
+    except TypeError as e:
+        raise ValueError(f"xs: f cannot take these {len(xs)} inputs ({e})") from None
+    except ValueError:          # no signature (some built-ins): let the call decide
+        pass
     return xs
 
 
@@ -432,7 +443,7 @@ def grad_forward(f, xs):
     Pass i seeds ``dot = 1`` on input i and 0 elsewhere and reads ∂f/∂x_i off the
     output's ``dot``. Returns ``(value, gradient_list)``.
     """
-    xs = _check_inputs(xs)
+    xs = _check_inputs(f, xs)
     grads, value = [], None
     for i in range(len(xs)):
         out = f(*[Dual(x, 1.0 if j == i else 0.0) for j, x in enumerate(xs)])
@@ -446,98 +457,13 @@ def grad_forward(f, xs):
 def grad_reverse(f, xs):
     """Gradient of the scalar function ``f(*xs)`` by reverse mode: one forward pass that
     records the graph, then one backward pass. Returns ``(value, gradient_list)``."""
-    xs = _check_inputs(xs)
+    xs = _check_inputs(f, xs)
     leaves = [Value(x, label=f"x{i + 1}") for i, x in enumerate(xs)]
     out = f(*leaves)
     if not isinstance(out, Value):
         raise ValueError(f"f: expected it to return a Value for Value inputs, got {type(out).__name__}")
     out.backward()
     return out.data, [v.grad for v in leaves]
-
-
-# ---------------------------------------------------------------------------
-# a naive symbolic differentiator (for the expression-swell demonstration)
-# ---------------------------------------------------------------------------
-# An expression is a number, a variable name (str), or a tuple (op, left, right)
-# with op in "+", "-", "*". Constructors fold constants and drop 0 and 1 terms,
-# but never share common sub-expressions: the result is a tree, as a symbolic
-# differentiator that "writes out the formula" produces.
-
-def _add(a, b):
-    if a == 0:
-        return b
-    if b == 0:
-        return a
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a + b
-    return ("+", a, b)
-
-
-def _sub(a, b):
-    if b == 0:
-        return a
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a - b
-    return ("-", a, b)
-
-
-def _mul(a, b):
-    if a == 0 or b == 0:
-        return 0
-    if a == 1:
-        return b
-    if b == 1:
-        return a
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a * b
-    return ("*", a, b)
-
-
-def _check_expr(e):
-    if isinstance(e, bool):
-        raise ValueError("expression: booleans are not numbers")
-    if isinstance(e, (int, float, str)):
-        return
-    if not (isinstance(e, tuple) and len(e) == 3 and e[0] in ("+", "-", "*")):
-        raise ValueError(f"expression: expected a number, a variable name or (op, a, b) with op in '+-*', got {e!r}")
-
-
-def sym_diff(e, var):
-    """d e / d var by the sum and product rules, with light simplification only."""
-    _check_expr(e)
-    if isinstance(e, (int, float)):
-        return 0
-    if isinstance(e, str):
-        return 1 if e == var else 0
-    op, a, b = e
-    da, db = sym_diff(a, var), sym_diff(b, var)
-    if op == "+":
-        return _add(da, db)
-    if op == "-":
-        return _sub(da, db)
-    return _add(_mul(da, b), _mul(a, db))          # product rule: a' b + a b'
-
-
-def sym_size(e):
-    """Number of nodes in the expression tree (numbers and variables count 1)."""
-    _check_expr(e)
-    if isinstance(e, tuple):
-        return 1 + sym_size(e[1]) + sym_size(e[2])
-    return 1
-
-
-def sym_eval(e, env):
-    """Evaluate expression ``e`` with variable values from the dict ``env``."""
-    _check_expr(e)
-    if isinstance(e, (int, float)):
-        return float(e)
-    if isinstance(e, str):
-        if e not in env:
-            raise ValueError(f"env: no value for variable {e!r}")
-        return float(env[e])
-    op, a, b = e
-    x, y = sym_eval(a, env), sym_eval(b, env)
-    return x + y if op == "+" else x - y if op == "-" else x * y
 
 
 # ---------------------------------------------------------------------------
@@ -552,6 +478,7 @@ def value_graph(root, show_grad=True, digits=4):
     """
     if not isinstance(root, Value):
         raise ValueError(f"root: expected a Value, got {type(root).__name__}")
+    show_grad, digits = check_bool(show_grad, "show_grad"), check_int(digits, "digits", min_value=1)
     nodes, edges = [], []
     for v in root.topological_order():
         vid = f"v{id(v)}"

@@ -23,7 +23,7 @@ import numpy as np
 from . import data as _data
 from . import training as _training
 from .losses import softmax_cross_entropy
-from ._validate import as_generator
+from ._validate import as_generator, check_callable, check_int
 
 __all__ = ["digits_split", "train_curves"]
 
@@ -35,8 +35,8 @@ def digits_split(rng, n_train=150):
     ``(X_tr, y_tr, X_va, y_va)``."""
     X, y = _data.digits()
     gen = as_generator(rng)
-    if (isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer))
-            or not 1 <= n_train < len(y)):
+    n_train = check_int(n_train, "n_train", min_value=1)
+    if n_train >= len(y):
         raise ValueError(f"n_train: expected an int in [1, {len(y) - 1}], got {n_train!r}")
     perm = gen.permutation(len(y))
     tr, va = perm[:n_train], perm[n_train:]
@@ -60,12 +60,15 @@ def train_curves(model, X, y, optimizer, X_val, y_val, epochs=150, transform=Non
 
     ``transform(X, gen)`` returns the inputs for one epoch (``gen`` is the Generator made from
     ``rng``), e.g. a random shift or added noise."""
-    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
-    if transform is not None and not callable(transform):
-        raise ValueError(f"transform: expected a callable or None, got {type(transform).__name__}")
-    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-        raise ValueError(f"every: expected a positive int, got {every!r}")
+    epochs = check_int(epochs, "epochs", min_value=1)
+    if transform is not None:
+        check_callable(transform, "transform")
+    every = check_int(every, "every", min_value=1)
+    if not isinstance(val_groups, (list, tuple)) or not all(
+            isinstance(g, slice) or (isinstance(g, np.ndarray) and (g.dtype == bool or
+                                                                    np.issubdtype(g.dtype, np.integer)))
+            for g in val_groups):
+        raise ValueError(f"val_groups: expected a list of slices or index arrays, got {val_groups!r}")
     gen = as_generator(rng)
     hist = {"loss": [], "val_loss": [], "val_acc": [], "val_group_loss": [], "w_norm": []}
     for epoch in range(int(epochs)):

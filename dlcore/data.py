@@ -3,34 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_generator
+from ._validate import as_generator, check_all_finite, check_bool, check_int, check_positive
 
 __all__ = ["blobs", "spirals", "xor", "toy_segmentation", "minibatches", "digits", "shift_images"]
 
 
-_rng = as_generator  # None, a non-negative int seed or a Generator
-
-
-def _positive_int(value, name, minimum=1):
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
-    if not ok:
-        want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name}: expected {want}, got {value!r}")
-    return int(value)
-
-
-def _nonnegative(value, name):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def blobs(n=300, n_classes=3, dim=2, spread=1.0, rng=0):
     """Gaussian clusters around class centres on a circle of radius 3; returns (X, y)."""
-    n, n_classes = _positive_int(n, "n"), _positive_int(n_classes, "n_classes")
-    dim, spread = _positive_int(dim, "dim", minimum=2), _nonnegative(spread, "spread")
-    g = _rng(rng)
+    n, n_classes = check_int(n, "n", min_value=1), check_int(n_classes, "n_classes", min_value=1)
+    dim, spread = check_int(dim, "dim", min_value=2), check_positive(spread, "spread", allow_zero=True)
+    g = as_generator(rng)
     y = np.arange(n) % n_classes
     angles = 2 * np.pi * np.arange(n_classes) / n_classes
     centres = np.zeros((n_classes, dim))
@@ -41,9 +23,9 @@ def blobs(n=300, n_classes=3, dim=2, spread=1.0, rng=0):
 
 def spirals(n=300, n_classes=3, noise=0.2, rng=0):
     """The cs231n-style interleaved spirals: not linearly separable; returns (X, y)."""
-    n, n_classes = _positive_int(n, "n"), _positive_int(n_classes, "n_classes")
-    noise = _nonnegative(noise, "noise")
-    g = _rng(rng)
+    n, n_classes = check_int(n, "n", min_value=1), check_int(n_classes, "n_classes", min_value=1)
+    noise = check_positive(noise, "noise", allow_zero=True)
+    g = as_generator(rng)
     y = np.arange(n) % n_classes
     r = np.linspace(0.05, 1.0, n)[g.permutation(n)]
     t = y * 2 * np.pi / n_classes + 4.0 * r + noise * g.standard_normal(n)
@@ -53,8 +35,8 @@ def spirals(n=300, n_classes=3, noise=0.2, rng=0):
 
 def xor(n=200, noise=0.1, rng=0):
     """Points near the four corners of [-1, 1]^2, labelled by sign(x1 * x2) > 0; returns (X, y)."""
-    n, noise = _positive_int(n, "n"), _nonnegative(noise, "noise")
-    g = _rng(rng)
+    n, noise = check_int(n, "n", min_value=1), check_positive(noise, "noise", allow_zero=True)
+    g = as_generator(rng)
     corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=float)
     idx = np.arange(n) % 4
     X = corners[idx] + noise * g.standard_normal((n, 2))
@@ -66,7 +48,7 @@ def toy_segmentation(size=16):
     """Two label maps of shape (2, size, size) with three classes: 0 = background,
     1 = a disk, 2 = a rectangle (drawn after the disk, so it wins where they overlap).
     Deterministic, and imbalanced like real segmentation data (background dominates)."""
-    size = _positive_int(size, "size", minimum=16)  # the shapes need room
+    size = check_int(size, "size", min_value=16)  # the shapes need room
     yy, xx = np.mgrid[:size, :size]
     target = np.zeros((2, size, size), dtype=np.int64)
     # per image: disk (centre row, centre column, radius), rectangle (rows r0:r1, columns c0:c1)
@@ -90,15 +72,21 @@ def minibatches(X, y, batch_size, shuffle=True, rng=None):
     ``X`` and ``y`` are indexed, never converted, so their dtype is kept and a
     ``numpy.memmap`` is read from disk one batch at a time: only the current batch is in
     memory. Each batch is a fresh in-memory array (a copy, not a view of ``X``).
-    The inputs are checked when ``minibatches`` is called, before the first batch.
+    The inputs are checked when ``minibatches`` is called, before the first batch: real
+    numbers (or bools), finite; a memmap is scanned in chunks of rows, never loaded whole.
     """
     def as_array(a, name):
         arr = a if isinstance(a, np.ndarray) else np.asarray(a)
         if arr.ndim < 1:
             raise ValueError(f"{name}: expected an array with a first (example) axis, "
                              f"got shape {arr.shape}")
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) \
+                or np.issubdtype(arr.dtype, np.complexfloating):
+            raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.floating):
+            rows = max(1, (1 << 22) // max(1, arr[:1].nbytes))      # chunks of about 4 MiB
+            for start in range(0, arr.shape[0], rows):
+                check_all_finite(np.asarray(arr[start:start + rows]), name)
         return arr
 
     X, y = as_array(X, "X"), as_array(y, "y")
@@ -107,10 +95,8 @@ def minibatches(X, y, batch_size, shuffle=True, rng=None):
         raise ValueError(f"X: expected at least one example, got shape {X.shape}")
     if y.shape[0] != n:
         raise ValueError(f"y: expected {n} labels (the length of X), got {y.shape[0]}")
-    batch_size = _positive_int(batch_size, "batch_size")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValueError(f"shuffle: expected True or False, got {shuffle!r}")
-    order = _rng(rng).permutation(n) if shuffle else np.arange(n)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    order = as_generator(rng).permutation(n) if check_bool(shuffle, "shuffle") else np.arange(n)
 
     def batches():
         for start in range(0, n, batch_size):
@@ -131,12 +117,12 @@ def digits(rng=None, images=False):
     in the dataset's order. Needs scikit-learn (imported here, not by ``dlcore``)."""
     from sklearn.datasets import load_digits
 
-    if not isinstance(images, (bool, np.bool_)):
-        raise ValueError(f"images: expected True or False, got {images!r}")
+    images = check_bool(images, "images")
+    order = None if rng is None else as_generator(rng)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    if rng is not None:
-        order = _rng(rng).permutation(len(y))
+    if order is not None:
+        order = order.permutation(len(y))
         X, y = X[order], y[order]
     return (X.reshape(-1, 8, 8) if images else X), y
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_int, check_positive
+from ._validate import as_float_array, check_int, check_positive
 
 __all__ = ["make_problem", "reference_gradient", "flatten", "run"]
 
@@ -96,7 +96,7 @@ def flatten(grads) -> np.ndarray:
     an all-reduce work on)."""
     if not isinstance(grads, dict) or set(grads) != set(PARAM_NAMES):
         raise ValueError(f"grads: expected a dict with keys {list(PARAM_NAMES)}")
-    return np.concatenate([np.asarray(grads[k], dtype=np.float64).ravel() for k in PARAM_NAMES])
+    return np.concatenate([as_float_array(grads[k], f"grads[{k!r}]").ravel() for k in PARAM_NAMES])
 
 
 # ------------------------------------------------------------------------------ the worker

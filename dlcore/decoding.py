@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_generator, check_int, check_positive, check_unit_interval
+from ._validate import (as_float_array, as_generator, check_finite, check_int, check_positive,
+                        check_unit_interval)
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "next_token_distribution",
            "sample_next", "greedy_decode", "sample_decode", "beam_search", "sequence_logprob",
@@ -226,9 +227,7 @@ def beam_search(next_logprobs, prompt, beam_width, max_new_tokens, eos=None,
     width = check_int(beam_width, "beam_width", min_value=1)
     n = check_int(max_new_tokens, "max_new_tokens", min_value=0)
     eos = _check_eos(eos)
-    lp = float(length_penalty)
-    if not np.isfinite(lp):
-        raise ValueError(f"length_penalty: expected a finite number, got {length_penalty!r}")
+    lp = check_finite(length_penalty, "length_penalty")
     beams = [((), 0.0, False)]                     # (generated tokens, score, finished)
     vocab = None
     for _ in range(n):
@@ -261,7 +260,8 @@ def beam_search(next_logprobs, prompt, beam_width, max_new_tokens, eos=None,
 
     def rank(c):
         gen, score, _ = c
-        norm = score / (len(gen) ** lp) if gen and lp != 0.0 else score
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # |lp| huge: 0 or inf
+            norm = score / np.power(float(len(gen)), lp) if gen and lp != 0.0 else score
         return (-norm, gen)
     beams.sort(key=rank)
     return [(prompt + list(gen), score) for gen, score, _ in beams]

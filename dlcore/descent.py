@@ -18,9 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, check_callable, check_generator, check_int, check_positive
 
 __all__ = ["LeastSquares", "least_squares", "trajectory", "best_time", "sharpness"]
+
+
+def _finite(result, name):
+    """``result``, or ValueError if it overflowed float64 (inputs near 1e154 and beyond)."""
+    if not np.isfinite(result).all():
+        raise ValueError(f"{name}: the result overflowed float64 (inputs too large, about 1e154 or more)")
+    return result
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,17 @@ class LeastSquares:
     y: np.ndarray
     w_true: np.ndarray
     scales: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "X", as_float_array(self.X, "X", ndim=2))
+        object.__setattr__(self, "y", as_float_array(self.y, "y", ndim=1))
+        object.__setattr__(self, "w_true", as_float_array(self.w_true, "w_true", ndim=1))
+        object.__setattr__(self, "scales", as_float_array(self.scales, "scales", ndim=1))
+        N, D = self.X.shape
+        if self.y.shape != (N,) or self.w_true.shape != (D,) or self.scales.shape != (D,):
+            raise ValueError(f"y, w_true, scales: expected shapes ({N},), ({D},), ({D},) for X of "
+                             f"shape {self.X.shape}, got {self.y.shape}, {self.w_true.shape}, "
+                             f"{self.scales.shape}")
 
     def _data(self, X, y):
         X = self.X if X is None else as_float_array(X, "X")
@@ -51,16 +69,16 @@ class LeastSquares:
     def loss(self, w, X=None, y=None) -> float:
         X, y = self._data(X, y)
         r = X @ self._w(w, X.shape[1]) - y
-        return 0.5 * float(r @ r) / len(y)
+        return _finite(0.5 * float(r @ r) / len(y), "loss")
 
     def grad(self, w, X=None, y=None) -> np.ndarray:
         X, y = self._data(X, y)
-        return X.T @ (X @ self._w(w, X.shape[1]) - y) / len(y)
+        return _finite(X.T @ (X @ self._w(w, X.shape[1]) - y) / len(y), "grad")
 
     def example_grads(self, w, X=None, y=None) -> np.ndarray:
         """Per-example gradients ``x_i (x_i^T w - y_i)``, shape (N, D); their mean is ``grad``."""
         X, y = self._data(X, y)
-        return X * (X @ self._w(w, X.shape[1]) - y)[:, None]
+        return _finite(X * (X @ self._w(w, X.shape[1]) - y)[:, None], "example_grads")
 
     @property
     def hessian(self) -> np.ndarray:
@@ -80,16 +98,12 @@ class LeastSquares:
 def least_squares(rng, n=500, scales=(1.0, 1.0, 0.7, 0.5, 0.3), noise=0.5) -> LeastSquares:
     """Draw the problem from ``rng`` (a ``numpy.random.Generator``), in this order: ``X`` (n, D)
     standard normal times ``scales``, ``w_true`` (D,), then the noise of ``y = X w_true + noise * e``."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    rng = check_generator(rng)
+    n = check_int(n, "n", min_value=2)
     scales = as_float_array(scales, "scales")
     if scales.ndim != 1 or scales.size == 0 or np.any(scales <= 0):
         raise ValueError(f"scales: expected a non-empty 1-D array of positive numbers, got {scales}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise: expected a finite number >= 0, got {noise!r}")
+    noise = check_positive(noise, "noise", allow_zero=True)
     X = rng.standard_normal((int(n), scales.size)) * scales
     w_true = rng.standard_normal(scales.size)
     y = X @ w_true + noise * rng.standard_normal(int(n))
@@ -101,10 +115,8 @@ def trajectory(opt, grad_fn, theta0, steps) -> np.ndarray:
     with gradient ``grad_fn(theta)``; return the path, shape (steps + 1, *theta0.shape)."""
     if not hasattr(opt, "step"):
         raise ValueError(f"opt: expected an optimizer with a step(params, grads) method, got {type(opt).__name__}")
-    if not callable(grad_fn):
-        raise ValueError(f"grad_fn: expected a callable theta -> gradient, got {type(grad_fn).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps: expected a non-negative integer, got {steps!r}")
+    check_callable(grad_fn, "grad_fn")
+    steps = check_int(steps, "steps", min_value=0)
     p = {"theta": np.array(as_float_array(theta0, "theta0"), dtype=np.float64)}
     path = [p["theta"].copy()]
     for _ in range(int(steps)):
@@ -115,10 +127,8 @@ def trajectory(opt, grad_fn, theta0, steps) -> np.ndarray:
 
 def best_time(fn, repeat=5) -> float:
     """The smallest of ``repeat`` wall-clock timings (seconds) of ``fn()``."""
-    if not callable(fn):
-        raise ValueError(f"fn: expected a callable, got {type(fn).__name__}")
-    if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
-        raise ValueError(f"repeat: expected a positive integer, got {repeat!r}")
+    check_callable(fn, "fn")
+    repeat = check_int(repeat, "repeat", min_value=1)
     best = np.inf
     for _ in range(int(repeat)):
         t0 = time.perf_counter()
@@ -135,16 +145,14 @@ def sharpness(loss_fn, params, iters=20, seed=0) -> float:
     ``numpy.random.default_rng(seed)``, one standard normal array per parameter, in order."""
     import torch
 
-    if not callable(loss_fn):
-        raise ValueError(f"loss_fn: expected a callable of the parameter tensors, got {type(loss_fn).__name__}")
+    check_callable(loss_fn, "loss_fn")
     if not isinstance(params, (list, tuple)) or not params or not all(
             isinstance(p, torch.Tensor) and p.dtype == torch.float64 for p in params):
         raise ValueError("params: expected a non-empty list of float64 torch tensors")
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
-        raise ValueError(f"iters: expected a positive integer, got {iters!r}")
+    iters = check_int(iters, "iters", min_value=1)
     ps = [p.detach().clone().requires_grad_(True) for p in params]
     grads = torch.autograd.grad(loss_fn(*ps), ps, create_graph=True)
-    g = np.random.default_rng(seed)
+    g = np.random.default_rng(check_int(seed, "seed", min_value=0))
     v = [torch.tensor(g.standard_normal(tuple(p.shape)), dtype=torch.float64) for p in ps]
     lam = 0.0
     for _ in range(int(iters)):

@@ -28,6 +28,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ._validate import as_float_array, check_callable, check_int
+
 __all__ = ["Summary", "repeat", "DEFAULT_SEEDS"]
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
@@ -55,7 +57,10 @@ class Summary:
     seeds: tuple
 
     def __post_init__(self):
-        v = np.asarray(self.values, dtype=np.float64)
+        if not isinstance(self.seeds, tuple) or not all(
+                isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in self.seeds):
+            raise ValueError(f"seeds must be a tuple of ints, got {self.seeds!r}")
+        v = as_float_array(self.values, "values", allow_nonfinite=True)
         if v.ndim != 1 or v.size != len(self.seeds):
             raise ValueError(f"values must be 1-D with one entry per seed ({len(self.seeds)}), "
                              f"got shape {v.shape}")
@@ -98,6 +103,7 @@ class Summary:
     def fmt(self, digits: int = 3) -> str:
         """``mean ± sd`` rounded to ``digits`` significant decimals (``g`` format for tiny or
         huge values)."""
+        digits = check_int(digits, "digits", min_value=0)
         m, s = self.mean, self.sd
         if m != 0 and (abs(m) < 10 ** -digits or abs(m) >= 10 ** 6):
             return f"{m:.{digits}g} ± {s:.{max(1, digits - 1)}g}"
@@ -182,8 +188,7 @@ def repeat(fn: Callable[[int], object], seeds: int | Iterable[int] = DEFAULT_SEE
     Returns a :class:`Summary`, or a dict of Summaries with ``fn``'s keys. ``seeds`` is an int
     (that many seeds, 0, 1, ...) or a sequence of distinct non-negative ints; at least 2, and
     the book's rule is at least 5."""
-    if not callable(fn):
-        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable(fn, "fn", "a callable fn(seed)")
     seeds = _seed_tuple(seeds)
     results = [fn(s) for s in seeds]
     first = results[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_finite, check_positive
+from ._validate import as_float_array, check_bool, check_finite, check_positive
 
 __all__ = [
     "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad",
@@ -106,6 +106,7 @@ def logsumexp(z, axis=-1, keepdims=False):
     """log(sum(exp(z))) along ``axis``, computed as m + log(sum(exp(z - m))) with m = max(z)."""
     z = as_float_array(z, "z")
     _check_axis(z, axis)
+    keepdims = check_bool(keepdims, "keepdims")
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)

@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_generator
+from ._validate import as_float_array, as_generator, check_int, check_positive, check_unit_interval
 
 __all__ = ["ring_centres", "gaussian_ring", "mode_coverage", "gaussian_kl"]
 
 
-_rng = as_generator  # None, a non-negative int seed or a Generator
-
-
 def _check(k, radius, std):
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k: expected a positive int, got {k!r}")
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius: expected a positive number, got {radius!r}")
-    if not (np.isfinite(std) and std > 0):
-        raise ValueError(f"std: expected a positive number, got {std!r}")
+    return (check_int(k, "k", min_value=1), check_positive(radius, "radius"),
+            check_positive(std, "std"))
 
 
 def ring_centres(k=8, radius=2.0):
     """The k mode centres, shape (k, 2): angles 2*pi*j/k on a circle of the given radius."""
-    _check(k, radius, 1.0)
+    k, radius, _ = _check(k, radius, 1.0)
     a = 2 * np.pi * np.arange(k) / k
     return radius * np.stack([np.cos(a), np.sin(a)], axis=1)
 
@@ -38,10 +31,9 @@ def ring_centres(k=8, radius=2.0):
 def gaussian_ring(n, k=8, radius=2.0, std=0.05, rng=None):
     """n points, shape (n, 2), from an equal-weight mixture of k isotropic Gaussians of
     standard deviation ``std`` centred on ``ring_centres(k, radius)``."""
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n: expected a positive int, got {n!r}")
-    _check(k, radius, std)
-    g = _rng(rng)
+    n = check_int(n, "n", min_value=1)
+    k, radius, std = _check(k, radius, std)
+    g = as_generator(rng)
     idx = g.integers(0, k, size=n)
     return ring_centres(k, radius)[idx] + std * g.normal(size=(n, 2))
 
@@ -57,9 +49,12 @@ def mode_coverage(samples, k=8, radius=2.0, std=0.05, within=3.0, min_share=0.02
     x = as_float_array(samples, "samples", ndim=2)
     if x.shape[1] != 2 or x.shape[0] == 0:
         raise ValueError(f"samples: expected shape (n, 2) with n >= 1, got shape {x.shape}")
-    _check(k, radius, std)
-    d = np.linalg.norm(x[:, None, :] - ring_centres(k, radius)[None], axis=2)
-    near = d.min(axis=1) < within * std
+    k, radius, std = _check(k, radius, std)
+    within = check_positive(within, "within")
+    min_share = check_unit_interval(min_share, "min_share", closed_right=True)
+    with np.errstate(over="ignore"):   # a distance beyond float64 (inf) is correctly "not near"
+        d = np.linalg.norm(x[:, None, :] - ring_centres(k, radius)[None], axis=2)
+        near = d.min(axis=1) < within * std
     counts = np.bincount(d.argmin(axis=1)[near], minlength=k)
     return int((counts >= min_share * len(x)).sum()), float(near.mean())
 
@@ -73,4 +68,4 @@ def gaussian_kl(mu, logvar):
     logvar = as_float_array(logvar, "logvar", ndim=2)
     if mu.shape != logvar.shape:
         raise ValueError(f"logvar: expected shape {mu.shape} (the shape of mu), got shape {logvar.shape}")
-    return 0.5 * np.sum(mu ** 2 + np.exp(logvar) - 1.0 - logvar, axis=1)
+    return 0.5 * np.sum(mu ** 2 + np.exp(logvar) - 1.0 - logvar, axis=1)   # inf past 1.8e308

@@ -17,7 +17,8 @@ Three facts about :math:`\\mathbb{R}^d` that the foundations chapter measures wi
   classification (``knn_predict``) reveal.
 
 Everything is float64 NumPy. Distances use :math:`\\|x-y\\|^2 = \\|x\\|^2 + \\|y\\|^2 - 2x^\\top y`
-with negative round-off clipped to 0 before the square root.
+with negative round-off clipped to 0 before the square root; when that overflows (coordinates
+beyond about 1e154), the points are first divided by a power of two, which is exact.
 """
 from __future__ import annotations
 
@@ -25,20 +26,25 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_unit_interval, as_generator
+from ._validate import (as_float_array, check_unit_interval, as_generator, check_int,
+                        check_positive)
 
 __all__ = ["pairwise_distances", "distance_ratio", "distance_concentration", "ball_volume",
            "inscribed_ball_fraction", "shell_fraction", "embedded_manifold", "pca_spectrum",
            "knn_predict"]
 
 
-_rng = as_generator  # None, a non-negative int seed or a Generator
+_LOG_MAX = math.log(np.finfo(np.float64).max)
 
 
 def _int_at_least(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, min_value=minimum)
+
+
+def _pow2_scale(*arrays):
+    """A power of two near the largest |entry|: dividing by it is exact and keeps squares finite."""
+    m = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    return 2.0 ** (math.frexp(m)[1] - 1) if m > 0 else 1.0
 
 
 def pairwise_distances(X, Y=None):
@@ -51,6 +57,16 @@ def pairwise_distances(X, Y=None):
     Y = X if same else as_float_array(Y, "Y", ndim=2)
     if Y.shape[1] != X.shape[1]:
         raise ValueError(f"Y: expected shape (M, {X.shape[1]}) (the columns of X), got shape {Y.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = _distances(X, Y, same)
+    if not np.isfinite(d).all():                 # squares overflowed: measure in units of s
+        s = _pow2_scale(X, Y)
+        with np.errstate(over="ignore"):         # a distance beyond 1.8e308 is inf, honestly
+            d = _distances(X / s, Y / s, same) * s
+    return d
+
+
+def _distances(X, Y, same):
     sq = (X * X).sum(axis=1)[:, None] + (Y * Y).sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
     np.maximum(sq, 0.0, out=sq)                  # round-off can make tiny distances negative
     if same:
@@ -87,7 +103,7 @@ def distance_concentration(dims, n_points=1000, n_queries=10, rng=0):
         raise ValueError(f"dims: expected a non-empty 1-D sequence of positive integers, got {dims!r}")
     n_points = _int_at_least(n_points, "n_points", 2)
     n_queries = _int_at_least(n_queries, "n_queries", 1)
-    g = _rng(rng)
+    g = as_generator(rng)
     out = np.empty(dims.size)
     for i, d in enumerate(dims):
         pts = g.random((n_points, int(d)))
@@ -100,12 +116,11 @@ def distance_concentration(dims, n_points=1000, n_queries=10, rng=0):
 def ball_volume(d, r=1.0):
     """Volume of the d-dimensional ball of radius ``r``: pi^(d/2) r^d / Gamma(d/2 + 1)."""
     d = _int_at_least(d, "d", 1)
-    r = float(as_float_array(r, "r", ndim=0))
-    if r < 0:
-        raise ValueError(f"r: expected a radius >= 0, got {r!r}")
+    r = check_positive(r, "r", allow_zero=True)
     if r == 0:
         return 0.0
-    return float(math.exp(0.5 * d * math.log(math.pi) + d * math.log(r) - math.lgamma(0.5 * d + 1)))
+    log_volume = 0.5 * d * math.log(math.pi) + d * math.log(r) - math.lgamma(0.5 * d + 1)
+    return math.exp(log_volume) if log_volume < _LOG_MAX else math.inf   # inf: beyond float64
 
 
 def inscribed_ball_fraction(d):
@@ -140,10 +155,8 @@ def embedded_manifold(n, ambient_dim, kind="plane", noise=0.0, rng=0):
         raise ValueError(f"kind: expected 'plane' or 'swiss_roll', got {kind!r}")
     k = 2 if kind == "plane" else 3
     ambient_dim = _int_at_least(ambient_dim, "ambient_dim", k)
-    noise = float(as_float_array(noise, "noise", ndim=0))
-    if noise < 0:
-        raise ValueError(f"noise: expected a standard deviation >= 0, got {noise!r}")
-    g = _rng(rng)
+    noise = check_positive(noise, "noise", allow_zero=True)
+    g = as_generator(rng)
     U = g.random((n, 2))
     if kind == "plane":
         Z = U
@@ -167,6 +180,9 @@ def pca_spectrum(X):
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] < 2:
         raise ValueError(f"X: expected at least 2 rows, got shape {X.shape}")
+    m = np.max(np.abs(X))
+    if m > 1e150 or m < 1e-150:            # squared singular values would over- or underflow:
+        X = X / _pow2_scale(X)             # divide by a power of two (exact; same fractions)
     s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
     var = s ** 2
     total = var.sum()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, as_generator, check_bool, check_callable, check_model, check_positive
 
 __all__ = ["numerical_gradient", "relative_error", "check_layer"]
 
@@ -21,8 +21,7 @@ def numerical_gradient(f, x, h=1e-6):
     and the rounding error O(eps_machine / h), so h = 1e-6 gives about 1e-9 to 1e-10
     relative accuracy in float64 for smooth f. ``x`` is perturbed in place and restored.
     """
-    if not callable(f):
-        raise ValueError(f"f: expected a callable returning a scalar, got {type(f).__name__}")
+    check_callable(f, "f", "a callable returning a scalar")
     h = check_positive(h, "h")
     x = np.asarray(x)
     if x.dtype != np.float64:
@@ -35,7 +34,10 @@ def numerical_gradient(f, x, h=1e-6):
         out = np.asarray(f(arr))
         if out.size != 1:
             raise ValueError(f"f: expected a scalar-valued function, got an output of shape {out.shape}")
-        return float(out.reshape(()))
+        value = float(out.reshape(()))
+        if not np.isfinite(value):
+            raise ValueError(f"f: expected finite values near x (step h = {h!r}), got {value}")
+        return value
 
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
@@ -56,12 +58,20 @@ def relative_error(a, b):
     """max |a - b| / max(|a| + |b|) over all entries (0 when both are 0).
 
     One number for the whole array, so a small entry next to large ones does not
-    inflate it; below about 1e-7 a float64 gradient check passes.
+    inflate it; below about 1e-7 a float64 gradient check passes. Non-finite entries are
+    accepted: NaN anywhere gives NaN, an inf not matched by the same inf gives inf.
     """
     a = as_float_array(a, "a", allow_nonfinite=True)
     b = as_float_array(b, "b", allow_nonfinite=True)
     if a.shape != b.shape:
         raise ValueError(f"b: expected shape {a.shape} (the shape of a), got shape {b.shape}")
+    both = np.isfinite(a) & np.isfinite(b)
+    if not both.all():                  # NaN: unknown error; an inf the other lacks: infinite
+        if np.isnan(a).any() or np.isnan(b).any():
+            return float("nan")
+        if np.any(a[~both] != b[~both]):
+            return float("inf")
+        a, b = a[both], b[both]         # equal infinities agree exactly
     scale = np.max(np.abs(a) + np.abs(b)) if a.size else 0.0
     if scale == 0:
         return 0.0
@@ -75,9 +85,9 @@ def check_layer(layer, x, dout=None, h=1e-6, rng=0, train=True):
     given its input and its rng state: the state of every ``rng`` generator of the layer
     (Dropout, also inside a Sequential) is restored before each forward, so the mask is re-used.
     """
-    if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))
-            and isinstance(getattr(layer, "params", None), dict)):
-        raise ValueError(f"layer: expected a dlcore Layer (forward, backward, params), got {type(layer).__name__}")
+    check_model(layer, "layer")
+    h, train = check_positive(h, "h"), check_bool(train, "train")
+    dout_rng = as_generator(rng)
     x = as_float_array(x, "x").copy()
     # Random layers (Dropout, also inside a Sequential) draw from ``layer.rng``: save every
     # generator's state and restore it before each forward, so every call sees the same mask.
@@ -90,7 +100,7 @@ def check_layer(layer, x, dout=None, h=1e-6, rng=0, train=True):
 
     out = forward()
     if dout is None:
-        dout = np.random.default_rng(rng).standard_normal(out.shape)
+        dout = dout_rng.standard_normal(out.shape)
     dx = layer.backward(dout)
     analytic = {"x": dx, **{k: v.copy() for k, v in layer.grads.items()}}
 

@@ -8,6 +8,8 @@ dozen nodes, such as the ones drawn in the book.
 """
 from __future__ import annotations
 
+from ._validate import check_finite, check_int, check_positive
+
 __all__ = ["layout", "wrap_columns", "draw_dag"]
 
 _STYLE = {
@@ -34,9 +36,25 @@ def _check(nodes, edges):
         dup = next(i for k, i in enumerate(ids) if i in ids[:k])
         raise ValueError(f"nodes: expected unique ids, got {dup!r} more than once")
     known = set(ids)
+    if not isinstance(edges, (list, tuple)):
+        raise ValueError(f"edges: expected a list of (source_id, target_id[, label]), "
+                         f"got {type(edges).__name__}")
     for j, e in enumerate(edges):
-        if len(e) < 2 or e[0] not in known or e[1] not in known:
+        if not isinstance(e, (list, tuple)) or len(e) not in (2, 3) or e[0] not in known \
+                or e[1] not in known:
             raise ValueError(f"edges[{j}]: expected (source_id, target_id[, label]) of known nodes, got {e!r}")
+
+
+def _check_pos(pos):
+    """{id: (x, y)} with finite real coordinates."""
+    if not isinstance(pos, dict) or not pos:
+        raise ValueError(f"pos: expected a non-empty dict {{id: (x, y)}}, got {pos!r}")
+    out = {}
+    for i, p in pos.items():
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise ValueError(f"pos[{i!r}]: expected a pair (x, y), got {p!r}")
+        out[i] = (check_finite(p[0], f"pos[{i!r}][0]"), check_finite(p[1], f"pos[{i!r}][1]"))
+    return out
 
 
 def layout(nodes, edges):
@@ -88,8 +106,8 @@ def wrap_columns(pos, max_columns):
     from the end of one band to the start of the next is short and crosses nothing. A long
     chain, such as an expression's trace, then fits a page column at a readable font size.
     """
-    if max_columns < 1:
-        raise ValueError(f"max_columns: expected a positive integer, got {max_columns}")
+    pos = _check_pos(pos)
+    max_columns = check_int(max_columns, "max_columns", min_value=1)
     rows = [y for _, y in pos.values()]
     band = (max(rows) - min(rows)) + 1.6
 
@@ -98,6 +116,14 @@ def wrap_columns(pos, max_columns):
         return (r if k % 2 == 0 else max_columns - 1 - r), y + k * band
 
     return {i: fold(x, y) for i, (x, y) in pos.items()}
+
+
+def _check_scale(value, name):
+    """Inches per layout unit: positive, and small enough for a figure (at most 100)."""
+    v = check_positive(value, name)
+    if v > 100:
+        raise ValueError(f"{name}: expected at most 100 (inches per layout unit), got {value!r}")
+    return v
 
 
 def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9, title=None,
@@ -114,15 +140,24 @@ def draw_dag(nodes, edges, ax=None, pos=None, xscale=2.2, yscale=1.3, fontsize=9
     """
     import matplotlib.pyplot as plt
 
+    if ax is not None and not all(callable(getattr(ax, a, None)) for a in ("text", "annotate")):
+        raise ValueError(f"ax: expected None or a matplotlib Axes, got {type(ax).__name__}")
+    xscale, yscale = _check_scale(xscale, "xscale"), _check_scale(yscale, "yscale")
+    fontsize = check_positive(fontsize, "fontsize")
+    if not 1 <= fontsize <= 100:
+        raise ValueError(f"fontsize: expected a size in points between 1 and 100, got {fontsize!r}")
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title: expected None or a string, got {type(title).__name__} {title!r}")
     if pos is None:
         pos = layout(nodes, edges)
     else:
         _check(nodes, edges)
+        pos = _check_pos(pos)
         missing = [n["id"] for n in nodes if n["id"] not in pos]
         if missing:
             raise ValueError(f"pos: no position for nodes {missing}")
     if max_columns is not None:
-        pos = wrap_columns(pos, int(max_columns))
+        pos = wrap_columns(pos, max_columns)
     xy = {i: (x * xscale, -y * yscale) for i, (x, y) in pos.items()}
     if ax is None:
         xs = [p[0] for p in xy.values()]

@@ -25,45 +25,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_generator
+from ._validate import as_generator, check_int
 
 __all__ = ["xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
 
 
 def _fan(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected a positive integer, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-_generator = as_generator  # None, a non-negative int seed or a Generator
+    return check_int(value, name, min_value=1)
 
 
 def xavier_uniform(fan_in, fan_out, rng=None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)): variance 2 / (fan_in + fan_out)."""
     fi, fo = _fan(fan_in, "fan_in"), _fan(fan_out, "fan_out")
     bound = np.sqrt(6.0 / (fi + fo))
-    return _generator(rng).uniform(-bound, bound, size=(fi, fo))
+    return as_generator(rng).uniform(-bound, bound, size=(fi, fo))
 
 
 def xavier_normal(fan_in, fan_out, rng=None) -> np.ndarray:
     """N(0, s^2) with s = sqrt(2 / (fan_in + fan_out))."""
     fi, fo = _fan(fan_in, "fan_in"), _fan(fan_out, "fan_out")
     std = np.sqrt(2.0 / (fi + fo))
-    return _generator(rng).normal(0.0, std, size=(fi, fo))
+    return as_generator(rng).normal(0.0, std, size=(fi, fo))
 
 
 def he_uniform(fan_in, fan_out, rng=None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in): variance 2 / fan_in (for ReLU)."""
     fi, fo = _fan(fan_in, "fan_in"), _fan(fan_out, "fan_out")
     bound = np.sqrt(6.0 / fi)
-    return _generator(rng).uniform(-bound, bound, size=(fi, fo))
+    return as_generator(rng).uniform(-bound, bound, size=(fi, fo))
 
 
 def he_normal(fan_in, fan_out, rng=None) -> np.ndarray:
     """N(0, s^2) with s = sqrt(2 / fan_in) (for ReLU)."""
     fi, fo = _fan(fan_in, "fan_in"), _fan(fan_out, "fan_out")
     std = np.sqrt(2.0 / fi)
-    return _generator(rng).normal(0.0, std, size=(fi, fo))
+    return as_generator(rng).normal(0.0, std, size=(fi, fo))

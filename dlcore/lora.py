@@ -7,7 +7,7 @@ fine-tuning trains for it, for the parameter arithmetic of named model sizes.
 """
 from __future__ import annotations
 
-from ._validate import check_int
+from ._validate import check_bool, check_int
 from .layers.lora import LoRALinear
 
 __all__ = ["LoRALinear", "lora_parameter_count", "full_parameter_count"]
@@ -25,4 +25,4 @@ def full_parameter_count(in_features, out_features, bias=False) -> int:
     fine-tuning trains in that layer."""
     i = check_int(in_features, "in_features", min_value=1)
     o = check_int(out_features, "out_features", min_value=1)
-    return i * o + (o if bias else 0)
+    return i * o + (o if check_bool(bias, "bias") else 0)

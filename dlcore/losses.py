@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, as_class_indices, check_in_range, check_same_shape
+from ._validate import as_float_array, as_class_indices, check_in_range, check_int, check_same_shape
 from .functional import log_softmax, softmax, sigmoid
 
 __all__ = ["mse", "binary_cross_entropy", "bce_with_logits", "softmax_cross_entropy", "one_hot"]
@@ -28,7 +28,10 @@ def _mean_denominator(arr: np.ndarray, name: str) -> int:
 
 
 def mse(pred, target):
-    """Mean squared error mean((pred - target)^2); grad = 2 (pred - target) / n_elements."""
+    """Mean squared error mean((pred - target)^2); grad = 2 (pred - target) / n_elements.
+
+    The loss is inf (with NumPy's overflow warning) when it exceeds float64's range, e.g.
+    for differences of 1e160 or more: an honest overflow, as in PyTorch."""
     pred = as_float_array(pred, "pred")
     target = as_float_array(target, "target")
     check_same_shape(pred, target, "pred", "target")
@@ -74,9 +77,7 @@ def bce_with_logits(z, y):
 
 def one_hot(y, n_classes: int):
     """(N,) integer labels -> (N, n_classes) float64 one-hot matrix."""
-    n_classes = int(n_classes)
-    if n_classes < 1:
-        raise ValueError(f"n_classes: expected a positive integer, got {n_classes}")
+    n_classes = check_int(n_classes, "n_classes", min_value=1)
     y_arr = np.asarray(y)
     if y_arr.ndim != 1:
         raise ValueError(f"y: expected class indices of shape (N,), got shape {y_arr.shape}")

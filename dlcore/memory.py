@@ -146,6 +146,8 @@ def held_bytes(layers, extra=()) -> int:
     share memory with an earlier one, such as views, are counted once)."""
     arrays = [v for layer in _layer_list(layers) for v in layer.cache.values()
               if isinstance(v, np.ndarray)]
+    if not isinstance(extra, (list, tuple)):
+        raise ValueError(f"extra: expected a list or tuple of arrays, got {type(extra).__name__}")
     arrays += [as_float_array(a, "extra", allow_nonfinite=True) if not isinstance(a, np.ndarray)
                else a for a in extra]
     bases, total = [], 0

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, check_int
 
 __all__ = ["confusion_matrix", "precision_recall_f1", "roc_curve", "auc",
            "precision_recall_curve", "average_precision"]
@@ -72,11 +72,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
     """``C`` of shape ``(num_classes, num_classes)``, int64: ``C[i, j]`` counts examples of
     true class ``i`` predicted as class ``j``. Labels must be integers in
     ``[0, num_classes)``."""
-    ok = (isinstance(num_classes, (int, np.integer)) and not isinstance(num_classes, bool)
-          and num_classes >= 1)
-    if not ok:
-        raise ValueError(f"num_classes: expected a positive integer, got {num_classes!r}")
-    k = int(num_classes)
+    k = check_int(num_classes, "num_classes", min_value=1)
     t = _labels(y_true, "y_true")
     p = _labels(y_pred, "y_pred", t.shape[0])
     for arr, name in ((t, "y_true"), (p, "y_pred")):

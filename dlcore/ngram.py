@@ -58,12 +58,12 @@ class NGramLM:
         except TypeError:
             raise ValueError(f"{name}: expected a sequence of int token ids, "
                              f"got {type(tokens).__name__}") from None
-        for i, t in enumerate(ids):
-            if isinstance(t, bool) or not hasattr(t, "__index__") \
-                    or not 0 <= int(t) < self.vocab_size:
+        out = [check_int(t, f"{name}[{i}]") for i, t in enumerate(ids)]
+        for i, t in enumerate(out):
+            if not 0 <= t < self.vocab_size:
                 raise ValueError(f"{name}[{i}]: expected a token id in [0, {self.vocab_size - 1}], "
                                  f"got {t!r}")
-        return [int(t) for t in ids]
+        return out
 
     def fit(self, sequences):
         """Add the n-gram counts (every order 1..n) of each token sequence; returns self."""

@@ -8,15 +8,33 @@ If ``record=True`` the optimizer also appends a dict of the step's intermediates
 (``m_hat``, ``v_hat``, ``update``, ...) per parameter to ``opt.history``.
 
 The update formulas follow the PyTorch documentation of each class; the comments
-give them in maths.
+give them in maths. Each class writes its formulas once, in ``_update(p, g, s)``, on
+arrays. ``step`` applies them to blocks of at most 65,536 entries of a parameter (and of
+its gradient and state), one block after the other: every pass of the update (SGD with
+momentum makes four: ``b *= momentum``, ``b += g``, ``lr * b``, ``p -= ...``) then reads
+data that the previous pass left in the CPU cache, as a fused kernel would, instead of
+streaming the whole parameter from memory four times. The operations, and so the
+results, are exactly those on whole arrays.
+
+Checks: ``step`` first checks every gradient (a NaN, an inf, a wrong shape, a missing key,
+or, for the optimizers that square it, a gradient beyond 1.3e154 raises ``ValueError`` and
+changes nothing), then checks each parameter block right after its update, while it is in
+cache: NaN or inf there means the parameter was not finite (or the step overflowed float64),
+and raises ``ValueError`` naming it (the parameters before it are then already updated).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._validate import as_float_array, check_finite, check_positive, check_unit_interval
+from ._validate import (as_float_array, check_all_finite, check_bool, check_finite, check_positive,
+                        check_unit_interval)
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "RMSProp", "Adam", "AdamW"]
+
+_SQRT_MAX = float(np.sqrt(np.finfo(np.float64).max))    # about 1.34e154: a larger g has g*g = inf
+_BLOCK = 1 << 16      # entries per block: 512 KiB of float64 per array
 
 
 def _sub_scaled(p, lr, d, scratch):
@@ -34,11 +52,13 @@ def _sub_scaled(p, lr, d, scratch):
 
 
 class Optimizer:
+    squares_grad = False     # AdaGrad, RMSProp, Adam: g * g must not overflow
+
     def __init__(self, lr, record=False):
         self.lr = check_positive(lr, "lr", allow_zero=True)
         self._scratch: dict[tuple, np.ndarray] = {}  # per-shape temporaries, reused across steps
         self.state: dict[str, dict] = {}
-        self.record = bool(record)
+        self.record = check_bool(record, "record")
         self.history: list[dict[str, dict]] = []
 
     def step(self, params, grads):
@@ -47,32 +67,76 @@ class Optimizer:
         missing = [k for k in params if k not in grads]
         if missing:
             raise ValueError(f"grads: expected a gradient for every parameter, missing {missing}")
-        checked = {}  # validate every pair before updating anything: a bad input leaves params untouched
+        checked = {}  # check every gradient before updating anything: a bad one changes nothing
         for name, p in params.items():
             if not isinstance(p, np.ndarray) or p.dtype != np.float64:
                 raise ValueError(f"params[{name!r}]: expected a float64 ndarray (updated in place), got {type(p).__name__} {getattr(p, 'dtype', '')}")
             if not p.flags.writeable:
                 raise ValueError(f"params[{name!r}]: expected a writeable array (updated in place), got a read-only array")
-            g = as_float_array(grads[name], f"grads[{name!r}]")
+            g = as_float_array(grads[name], f"grads[{name!r}]", allow_nonfinite=True)
             if g.shape != p.shape:
                 raise ValueError(f"grads[{name!r}]: expected shape {p.shape} (the shape of the parameter), got shape {g.shape}")
+            self._check_grad(g, f"grads[{name!r}]")
             checked[name] = g
         log = {}
         for name, p in params.items():
             g = checked[name]
             state = self.state.setdefault(name, {"step": 0})
             state["step"] += 1
-            before = p.copy() if self.record else None
-            info = self._update(p, g, state)
+            # the arrays the formulas read and write, and whether they were just created
+            s = dict(state, new=self._init_state(p, state))
             if self.record:
+                before = p.copy()
+                info = self._update(p, g, s)
+                check_all_finite(p, f"params[{name!r}]", _AFTER)
                 info = {k: np.array(v, copy=True) for k, v in (info or {}).items()}
                 info["update"] = p - before
                 log[name] = info
+            else:
+                self._update_in_blocks(name, p, g, s)
         if self.record:
             self.history.append(log)
 
-    def _update(self, p, g, state):  # pragma: no cover - abstract
+    def _check_grad(self, g, name):
+        """Finite, and for an optimizer that squares it, below sqrt(float64 max)."""
+        if not self.squares_grad or not g.size:
+            check_all_finite(g, name)
+            return
+        hi, lo = float(g.max()), float(g.min())          # two passes, no temporary
+        if not (math.isfinite(hi) and math.isfinite(lo)):
+            check_all_finite(g, name)
+        if max(hi, -lo) > _SQRT_MAX:
+            raise ValueError(f"{name}: expected |values| below {_SQRT_MAX:.3g} "
+                             f"({type(self).__name__} squares the gradient), got {max(hi, -lo):.3g}")
+
+    def _update_in_blocks(self, name, p, g, s):
+        """``_update`` on consecutive blocks of ``_BLOCK`` entries of ``p``, ``g`` and the state
+        arrays (whole arrays when small or not contiguous); each updated block is checked."""
+        arrays = [k for k, v in s.items() if isinstance(v, np.ndarray) and v.shape == p.shape]
+        if p.size <= _BLOCK or not (p.flags.c_contiguous and g.flags.c_contiguous
+                                    and all(s[k].flags.c_contiguous for k in arrays)):
+            self._update(p, g, s)
+            check_all_finite(p, f"params[{name!r}]", _AFTER)
+            return
+        pf, gf = p.reshape(-1), g.reshape(-1)
+        flat = {k: s[k].reshape(-1) for k in arrays}
+        for start in range(0, p.size, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            s.update((k, v[block]) for k, v in flat.items())
+            self._update(pf[block], gf[block], s)
+            check_all_finite(pf[block], f"params[{name!r}]", _AFTER)
+
+    def _init_state(self, p, state) -> bool:
+        """Create the state arrays ``_update`` needs (in ``state``); True if any was created."""
+        return False
+
+    def _update(self, p, g, s):  # pragma: no cover - abstract
+        """Apply the formulas to ``p`` (in place) given ``g``; ``s`` holds the state: its arrays
+        (views of the same block), ``step`` and ``new`` (the arrays were just created)."""
         raise NotImplementedError
+
+
+_AFTER = " after the update (the parameter held NaN or inf, or the step overflowed float64)"
 
 
 class SGD(Optimizer):
@@ -88,28 +152,31 @@ class SGD(Optimizer):
         super().__init__(lr, record)
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
-        self.dampening = check_finite(dampening, "dampening")
-        self.nesterov = bool(nesterov)
+        self.dampening = check_unit_interval(dampening, "dampening", closed_right=True)
+        self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov: requires momentum > 0 and dampening = 0, got momentum={momentum}, dampening={dampening}")
 
-    def _update(self, p, g, state):
+    def _init_state(self, p, state):
+        if self.momentum and "momentum_buffer" not in state:
+            state["momentum_buffer"] = np.empty_like(p)     # b = g, written by the first update
+            return True
+        return False
+
+    def _update(self, p, g, s):
         if self.weight_decay:
             g = g + self.weight_decay * p
         d = g
         if self.momentum:
-            if "momentum_buffer" not in state:
-                # np.array, not g.copy(): for a 0-d parameter with weight decay, g is a NumPy
-                # scalar, whose copy is immutable, and the in-place updates below would be lost
-                state["momentum_buffer"] = np.array(g, dtype=np.float64, copy=True)
+            buf = s["momentum_buffer"]
+            if s["new"]:
+                buf[...] = g                            # b = g on the first step
             else:
-                buf = state["momentum_buffer"]
                 buf *= self.momentum
                 if self.dampening:
                     buf += (1.0 - self.dampening) * g
                 else:
                     buf += g                            # (1 - 0) * g is g: skip the temporary
-            buf = state["momentum_buffer"]
             d = g + self.momentum * buf if self.nesterov else buf
         _sub_scaled(p, self.lr, d, self._scratch)
         return {"direction": d} if self.record else None
@@ -121,18 +188,26 @@ class AdaGrad(Optimizer):
     s = s + g^2;  p = p - lr * g / (sqrt(s) + eps)
     """
 
+    squares_grad = True
+
     def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0, record=False):
         super().__init__(lr, record)
         self.eps = check_positive(eps, "eps", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
 
-    def _update(self, p, g, state):
+    def _init_state(self, p, state):
+        if "sum" in state:
+            return False
+        state["sum"] = np.zeros_like(p)
+        return True
+
+    def _update(self, p, g, s):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        s = state.setdefault("sum", np.zeros_like(p))
-        s += g * g
-        p -= self.lr * g / (np.sqrt(s) + self.eps)
-        return {"sum": s} if self.record else None
+        acc = s["sum"]
+        acc += g * g
+        p -= self.lr * g / (np.sqrt(acc) + self.eps)
+        return {"sum": acc} if self.record else None
 
 
 class RMSProp(Optimizer):
@@ -143,22 +218,31 @@ class RMSProp(Optimizer):
     p = p - lr * d
     """
 
+    squares_grad = True
+
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, record=False):
         super().__init__(lr, record)
         self.alpha = check_unit_interval(alpha, "alpha", closed_right=True)
         self.eps = check_positive(eps, "eps", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
         self.momentum = check_positive(momentum, "momentum", allow_zero=True)
-        self.centered = bool(centered)
+        self.centered = check_bool(centered, "centered")
 
-    def _update(self, p, g, state):
+    def _init_state(self, p, state):
+        names = ["square_avg"] + ["grad_avg"] * self.centered + ["momentum_buffer"] * bool(self.momentum)
+        created = [k for k in names if k not in state]
+        for k in created:
+            state[k] = np.zeros_like(p)
+        return bool(created)
+
+    def _update(self, p, g, s):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        v = state.setdefault("square_avg", np.zeros_like(p))
+        v = s["square_avg"]
         v *= self.alpha
         v += (1.0 - self.alpha) * g * g
         if self.centered:
-            m = state.setdefault("grad_avg", np.zeros_like(p))
+            m = s["grad_avg"]
             m *= self.alpha
             m += (1.0 - self.alpha) * g
             denom = np.sqrt(v - m * m) + self.eps
@@ -166,7 +250,7 @@ class RMSProp(Optimizer):
             denom = np.sqrt(v) + self.eps
         d = g / denom
         if self.momentum:
-            buf = state.setdefault("momentum_buffer", np.zeros_like(p))
+            buf = s["momentum_buffer"]
             buf *= self.momentum
             buf += d
             d = buf
@@ -184,25 +268,31 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    squares_grad = True
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, record=False):
         super().__init__(lr, record)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_unit_interval(betas[0], "betas[0]"), check_unit_interval(betas[1], "betas[1]"))
         self.eps = check_positive(eps, "eps", allow_zero=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
 
-    def _update(self, p, g, state):
+    def _init_state(self, p, state):
+        if "m" in state:
+            return False
+        state["m"], state["v"] = np.zeros_like(p), np.zeros_like(p)
+        return True
+
+    def _update(self, p, g, s):
         b1, b2 = self.betas
-        t = state["step"]
+        t = s["step"]
         if self.weight_decay:
             if self.decoupled:
                 p *= 1.0 - self.lr * self.weight_decay     # AdamW: decay the weights directly
             else:
                 g = g + self.weight_decay * p             # Adam: L2 gradient, later divided by sqrt(v_hat)
-        m = state.setdefault("m", np.zeros_like(p))
-        v = state.setdefault("v", np.zeros_like(p))
+        m, v = s["m"], s["v"]
         m *= b1
         m += (1.0 - b1) * g
         v *= b2

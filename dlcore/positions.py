@@ -23,21 +23,14 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_finite, check_int, check_positive
 
 __all__ = ["sinusoidal_positions", "rope_angles", "rope_matrix", "apply_rope", "alibi_slopes",
            "alibi_bias"]
 
 
-def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
-
-
 def _even_dim(dim, name="dim"):
-    d = _positive_int(dim, name)
+    d = check_int(dim, name, min_value=1)
     if d % 2:
         raise ValueError(f"{name}: expected an even number (the features come in (sin, cos) or "
                          f"rotation pairs), got {dim!r}")
@@ -52,7 +45,7 @@ def _frequencies(dim, base):
 def sinusoidal_positions(length, dim, base=10000.0):
     """Array (length, dim): PE[p, 2i] = sin(p / base**(2i/dim)), PE[p, 2i+1] = cos(p /
     base**(2i/dim)). ``dim`` must be even."""
-    L = _positive_int(length, "length")
+    L = check_int(length, "length", min_value=1)
     d = _even_dim(dim)
     angles = np.arange(L)[:, None] * _frequencies(d, check_positive(base, "base"))[None, :]
     pe = np.empty((L, d))
@@ -81,10 +74,8 @@ def rope_angles(positions, dim, base=10000.0):
 def rope_matrix(position, dim, base=10000.0):
     """The (dim, dim) block-diagonal rotation R_m of RoPE at one position m:
     ``apply_rope(x, [m]) = x @ R_m.T`` for a row x. Orthogonal, and R_m.T @ R_n = R_(n-m)."""
-    p = as_float_array(position, "position")
-    if p.ndim != 0:
-        raise ValueError(f"position: expected a number, got shape {p.shape}")
-    theta = rope_angles(p.reshape(1), dim, base)[0]
+    p = check_finite(position, "position")
+    theta = rope_angles(np.array([p]), dim, base)[0]
     c, s = np.cos(theta), np.sin(theta)
     R = np.zeros((dim, dim))
     i = np.arange(0, dim, 2)
@@ -115,7 +106,7 @@ def alibi_slopes(num_heads):
     """ALiBi's head slopes: for H a power of two, the geometric sequence 2**(-8h/H), h = 1..H;
     otherwise the slopes of the nearest lower power of two followed by every other slope of
     the next one (the recipe of Press et al.)."""
-    H = _positive_int(num_heads, "num_heads")
+    H = check_int(num_heads, "num_heads", min_value=1)
 
     def power_of_two(n):
         start = 2.0 ** (-8.0 / n)
@@ -132,7 +123,7 @@ def alibi_bias(num_heads, length, source_length=None):
     (pass it as a float ``attn_mask``; a causal model combines it with the causal mask, which
     leaves -slope_h * (i - j) on the visible keys j <= i)."""
     slopes = alibi_slopes(num_heads)
-    L = _positive_int(length, "length")
-    S = L if source_length is None else _positive_int(source_length, "source_length")
+    L = check_int(length, "length", min_value=1)
+    S = L if source_length is None else check_int(source_length, "source_length", min_value=1)
     dist = np.abs(np.arange(L)[:, None] - np.arange(S)[None, :])
     return -slopes[:, None, None] * dist[None]

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import layers as _layers
-from ._validate import as_float_array
+from .clip import _l2_norm
+from ._validate import as_float_array, as_generator, check_int, check_positive
 
 __all__ = ["normal_init", "deep_mlp", "error_signal_norms", "weight_grad_norms", "block_mlp",
            "ACTIVATIONS"]
@@ -35,24 +36,16 @@ ACTIVATIONS = {"sigmoid": _layers.Sigmoid, "tanh": _layers.Tanh, "relu": _layers
 
 
 def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
+    return check_int(value, name, min_value=1)
 
 
 def _generator(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng: expected None, a non-negative int seed or a numpy Generator, got {rng!r}")
+    return as_generator(rng)
 
 
 def normal_init(std):
     """N(0, std^2) weights, as a callable ``(fan_in, fan_out, g) -> array`` for ``Linear``."""
-    if isinstance(std, bool) or not isinstance(std, (int, float, np.floating, np.integer)) or not std > 0:
-        raise ValueError(f"std: expected a positive number, got {std!r}")
-    std = float(std)
+    std = check_positive(std, "std")          # finite and > 0 (inf would give inf weights)
     return lambda fan_in, fan_out, g: g.normal(0.0, std, size=(fan_in, fan_out))
 
 
@@ -84,7 +77,7 @@ def error_signal_norms(net, x, dout):
     for layer in reversed(net.layers):
         d = layer.backward(d)
         if not isinstance(layer, _layers.Linear):      # d is now dL/dz of that layer
-            norms.append(np.linalg.norm(d))
+            norms.append(_l2_norm(d))      # np.linalg.norm's value, without overflow
     return np.array(norms[::-1])
 
 

@@ -31,26 +31,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, as_generator, check_bool, check_int
+from .clip import _l2_norm
 from .functional import sigmoid
-from .layers.base import _rng
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN"]
-
-
-def _positive_int(v, name):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-    return int(v)
 
 
 class _Cell:
     gates = 1
 
     def __init__(self, input_size, hidden_size, rng=None, bias=True):
-        self.input_size = _positive_int(input_size, "input_size")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
-        g = _rng(rng)
+        self.input_size = check_int(input_size, "input_size", min_value=1)
+        self.hidden_size = check_int(hidden_size, "hidden_size", min_value=1)
+        bias = check_bool(bias, "bias")
+        g = as_generator(rng)
         k = 1.0 / np.sqrt(self.hidden_size)
         gh = self.gates * self.hidden_size
         self.params = {"weight_ih": g.uniform(-k, k, size=(gh, self.input_size)),
@@ -140,7 +135,12 @@ class LSTMCell(_Cell):
     def forward(self, x, state=None):
         x = self._check_x(x)
         n = x.shape[0]
-        h, c = (None, None) if state is None else state
+        if state is None:
+            h, c = None, None
+        elif isinstance(state, (tuple, list)) and len(state) == 2:
+            h, c = state
+        else:
+            raise ValueError(f"state: expected None or a pair (h, c), got {type(state).__name__}")
         h, c = self._check_state(h, n), self._check_state(c, n, "c")
         a, b = self._affine(x, h)
         z = a + b
@@ -156,6 +156,8 @@ class LSTMCell(_Cell):
     def backward(self, grads):
         """Given (dL/dh', dL/dc'), add parameter gradients and return (dx, (dh, dc))."""
         self._need_cache()
+        if not (isinstance(grads, (tuple, list)) and len(grads) == 2):
+            raise ValueError(f"grads: expected a pair (dL/dh', dL/dc'), got {type(grads).__name__}")
         dh_new, dc_new = grads
         dh_new = self._check_grad(dh_new, "dh_new")
         dc_new = self._check_grad(dc_new, "dc_new")
@@ -229,9 +231,10 @@ class RNN:
 
     def forward(self, xs, h0=None):
         xs = as_float_array(xs, "xs", ndim=3)
-        T, n, _ = xs.shape
-        if T < 1:
-            raise ValueError(f"xs: expected at least one time step, got shape {xs.shape}")
+        T, n, i = xs.shape
+        if T < 1 or i != self.cell.input_size:
+            raise ValueError(f"xs: expected shape (T, N, {self.cell.input_size}) with T >= 1, "
+                             f"got shape {xs.shape}")
         h = self.cell._check_state(h0, n, "h0")
         self._steps, hs = [], []
         for t in range(T):
@@ -254,7 +257,7 @@ class RNN:
         dh = np.zeros_like(dhs[0])
         for t in range(T - 1, -1, -1):
             dh = dh + dhs[t]                    # from the loss at t and from step t+1
-            norms[t] = np.linalg.norm(dh)
+            norms[t] = _l2_norm(dh)             # np.linalg.norm(dh), without overflow
             self.cell.cache = self._steps[t]
             dxs[t], dh = self.cell.backward(dh)
         self.step_grad_norms = norms

@@ -37,51 +37,43 @@ with any ``dlcore.optim`` optimizer (they all read ``self.lr`` on every step).
   for ``warmup_steps >= 2`` (for ``warmup_steps = 1`` it is the constant ``lr0``).
   To chain it with a decay, call the decay with ``step - warmup_steps`` once warm-up ends.
 
-Every function validates its input and raises ``ValueError`` naming the argument.
+Every function validates its input and raises ``ValueError`` naming the argument: integer steps,
+finite rates ``lr0 >= 0`` and ``eta_min >= 0``, and a ``step_decay`` whose rate stays within
+float64. As in PyTorch, ``lr0 = 0`` (a frozen run) and ``eta_min > lr0`` (the cosine then rises
+from ``lr0`` to ``eta_min`` and back) are accepted.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ._validate import check_positive
+from ._validate import check_int, check_positive
 
 __all__ = ["step_decay", "cosine_annealing", "linear_warmup"]
-
-
-def _nonnegative_int(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected a non-negative int, got {type(value).__name__} {value!r}")
-    if value < 0:
-        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
-    return int(value)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
 
 
 def step_decay(step, lr0, step_size, gamma=0.1):
     """``lr0 * gamma ** (step // step_size)``: multiply by ``gamma`` every ``step_size`` steps
     (``torch.optim.lr_scheduler.StepLR``)."""
-    step = _nonnegative_int(step, "step")
+    step = check_int(step, "step", min_value=0)
     lr0 = check_positive(lr0, "lr0", allow_zero=True)
-    step_size = _positive_int(step_size, "step_size")
+    step_size = check_int(step_size, "step_size", min_value=1)
     gamma = check_positive(gamma, "gamma")
-    return lr0 * gamma ** (step // step_size)
+    try:
+        lr = lr0 * gamma ** (step // step_size)
+    except OverflowError:
+        lr = math.inf
+    if not math.isfinite(lr):
+        raise ValueError(f"gamma: lr0 * gamma ** {step // step_size} overflows float64 "
+                         f"(gamma={gamma!r}, lr0={lr0!r})")
+    return lr
 
 
 def cosine_annealing(step, lr0, T_max, eta_min=0.0):
     """``eta_min + (lr0 - eta_min) (1 + cos(pi step / T_max)) / 2``, period ``2 T_max``
     (``torch.optim.lr_scheduler.CosineAnnealingLR``; not clamped after ``T_max``)."""
-    step = _nonnegative_int(step, "step")
+    step = check_int(step, "step", min_value=0)
     lr0 = check_positive(lr0, "lr0", allow_zero=True)
-    T_max = _positive_int(T_max, "T_max")
+    T_max = check_int(T_max, "T_max", min_value=1)
     eta_min = check_positive(eta_min, "eta_min", allow_zero=True)
     return eta_min + (lr0 - eta_min) * (1.0 + math.cos(math.pi * step / T_max)) / 2.0
 
@@ -89,7 +81,7 @@ def cosine_annealing(step, lr0, T_max, eta_min=0.0):
 def linear_warmup(step, lr0, warmup_steps):
     """``lr0 * min(1, (step + 1) / warmup_steps)``: a linear ramp from ``lr0 / warmup_steps``
     at step 0 to ``lr0`` at step ``warmup_steps - 1``, constant afterwards."""
-    step = _nonnegative_int(step, "step")
+    step = check_int(step, "step", min_value=0)
     lr0 = check_positive(lr0, "lr0", allow_zero=True)
-    warmup_steps = _positive_int(warmup_steps, "warmup_steps")
+    warmup_steps = check_int(warmup_steps, "warmup_steps", min_value=1)
     return lr0 * min(1.0, (step + 1) / warmup_steps)

@@ -18,11 +18,9 @@ numerator and the denominator of the ratio, never inside a log.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validate import as_float_array, as_class_indices, check_positive
+from ._validate import as_float_array, as_class_indices, check_int, check_positive
 from .functional import log_softmax, softmax
 
 __all__ = ["soft_dice_loss", "soft_iou_loss", "weighted_cross_entropy",
@@ -119,9 +117,7 @@ def bootstrapped_cross_entropy(logits, y, k):
     """
     logits, labels, c = _check_logits_target(logits, y)
     n_pix = labels.size
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise ValueError(f"k: expected an integer number of pixels in [1, {n_pix}], got {k!r}")
-    k = int(k)
+    k = check_int(k, "k")
     if not 1 <= k <= n_pix:
         raise ValueError(f"k: expected an integer number of pixels in [1, {n_pix}], got {k}")
     nll, p = _pixel_ce(logits, labels)
@@ -202,10 +198,10 @@ def hard_dice(pred, target, n_classes):
     An evaluation metric (piecewise constant, no gradient). A class absent from both
     maps scores 1. Returns a (n_classes,) array.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 1:
-        raise ValueError(f"n_classes: expected a positive integer, got {n_classes!r}")
-    n_classes = int(n_classes)
+    n_classes = check_int(n_classes, "n_classes", min_value=1)
     a, b = np.asarray(pred), np.asarray(target)
+    if a.ndim == 0:
+        raise ValueError(f"pred: expected a label map (an array of class labels), got {pred!r}")
     if a.shape != b.shape:
         raise ValueError(f"target: expected shape {a.shape} (the shape of pred), got shape {b.shape}")
     a = as_class_indices(a.reshape(-1), "pred", a.size, n_classes)

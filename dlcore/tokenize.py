@@ -103,6 +103,13 @@ def _merge_sites(word, pair, new_id):
     return out, sites, new_sites
 
 
+
+def _sequence(value, name) -> list:
+    """A list from a list or tuple (a str, None, a number or another object is rejected)."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name}: expected a list or tuple, got {type(value).__name__} {value!r}")
+    return list(value)
+
 class BPETokenizer:
     """A trained byte-level BPE: ``merges[i] = (a, b)`` created token ``256 + i``.
 
@@ -117,18 +124,23 @@ class BPETokenizer:
         self.digit_group = digit_group
         self.merges: list[tuple[int, int]] = []
         self.vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
+        merges = _sequence(merges, "merges")
+        merge_counts = _sequence(merge_counts, "merge_counts")
+        if merge_counts and len(merge_counts) != len(merges):
+            raise ValueError(f"merge_counts: expected one count per merge ({len(merges)}) or none, "
+                             f"got {len(merge_counts)}")
         for i, pair in enumerate(merges):
-            if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-                    or not all(isinstance(t, int) and not isinstance(t, bool) for t in pair)):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise ValueError(f"merges[{i}]: expected a pair of int token ids, got {pair!r}")
-            a, b = pair
+            a, b = (check_int(t, f"merges[{i}]") for t in pair)
             if not (0 <= a < 256 + i and 0 <= b < 256 + i):
                 raise ValueError(f"merges[{i}]: expected ids in [0, {256 + i - 1}] (bytes and "
                                  f"earlier merges), got {pair!r}")
             self.merges.append((a, b))
             self.vocab[256 + i] = self.vocab[a] + self.vocab[b]
         self.ranks = {pair: i for i, pair in enumerate(self.merges)}
-        self.merge_counts = [int(c) for c in merge_counts]
+        self.merge_counts = [check_int(c, f"merge_counts[{i}]", min_value=0)
+                             for i, c in enumerate(merge_counts)]
         self._cache: dict[str, tuple[int, ...]] = {}
 
     @property
@@ -169,7 +181,7 @@ class BPETokenizer:
             raise ValueError(f"ids: expected a sequence of int token ids, "
                              f"got {type(ids).__name__}") from None
         for i, t in enumerate(ids):
-            if isinstance(t, bool) or not hasattr(t, "__index__"):
+            if isinstance(t, bool) or not hasattr(t, "__index__") or getattr(t, "ndim", 0):
                 raise ValueError(f"ids[{i}]: expected an int token id, got {type(t).__name__} {t!r}")
             if not 0 <= int(t) < self.vocab_size:
                 raise ValueError(f"ids[{i}]: expected a token id in [0, {self.vocab_size - 1}], "

@@ -1,12 +1,13 @@
 """Reproducibility and printing helpers used by every notebook."""
 from __future__ import annotations
 
+import numbers
 import random
 import sys
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, check_bool, check_int
 
 __all__ = ["seed", "table", "fmt", "to_torch"]
 
@@ -20,8 +21,7 @@ def seed(s: int = 0) -> np.random.Generator:
     when it is already in ``sys.modules`` (import it before calling ``seed``): seeding never
     imports it, so a page that does not use PyTorch does not pay its ~250 MB.
     """
-    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-        raise ValueError(f"s: expected a non-negative integer seed, got {s!r}")
+    s = check_int(s, "s", min_value=0)          # a NumPy integer becomes a Python int
     random.seed(s)
     np.random.seed(s)
     np.set_printoptions(precision=6, suppress=True, linewidth=100)
@@ -33,13 +33,21 @@ def seed(s: int = 0) -> np.random.Generator:
 
 
 def fmt(v, digits=6) -> str:
-    """A number rounded for printing: fixed-point when moderate, scientific when tiny or huge."""
+    """A number rounded for printing: fixed-point when moderate, scientific when tiny or huge.
+    Strings are returned as they are; bools and integers exactly."""
+    return _fmt(v, check_int(digits, "digits", min_value=0), "v")
+
+
+def _fmt(v, digits, name):
     if isinstance(v, (bool, np.bool_)):
         return str(bool(v))
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, str):
         return v
+    if not (isinstance(v, numbers.Real) or (isinstance(v, np.ndarray) and v.shape == ()
+                                           and np.issubdtype(v.dtype, np.floating))):
+        raise ValueError(f"{name}: expected a number or a string, got {type(v).__name__} {v!r}")
     v = float(v)
     if v == 0:
         return "0"
@@ -56,11 +64,20 @@ def table(rows, headers, digits=6) -> str:
     Floats are rounded with ``fmt`` so the table is stable across machines; the
     notebooks print it, which keeps it readable on the website and checkable by nbval.
     """
+    if not isinstance(headers, (list, tuple)) or not headers:
+        raise ValueError(f"headers: expected a non-empty list of column names, got {headers!r}")
+    if not isinstance(rows, (list, tuple, np.ndarray)) or isinstance(rows, np.ndarray) and rows.ndim != 2:
+        raise ValueError(f"rows: expected a list of rows (or a 2-D array), got {type(rows).__name__}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, (list, tuple, np.ndarray)):
+            raise ValueError(f"rows[{i}]: expected a sequence of values, got {type(row).__name__}")
     rows = [list(row) for row in rows]
     for i, row in enumerate(rows):
         if len(row) != len(headers):
             raise ValueError(f"rows[{i}]: expected {len(headers)} values (one per header), got {len(row)}")
-    cells = [[str(h) for h in headers]] + [[fmt(v, digits) for v in row] for row in rows]
+    digits = check_int(digits, "digits", min_value=0)
+    cells = [[str(h) for h in headers]] + [[_fmt(v, digits, f"rows[{i}][{j}]") for j, v in enumerate(row)]
+                                           for i, row in enumerate(rows)]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -77,4 +94,4 @@ def to_torch(a, grad=False):
     import torch
 
     arr = as_float_array(a, "a", allow_nonfinite=True)   # rejects complex, object, strings
-    return torch.tensor(arr, dtype=torch.float64, requires_grad=bool(grad))
+    return torch.tensor(arr, dtype=torch.float64, requires_grad=check_bool(grad, "grad"))

@@ -516,7 +516,7 @@ def test_mha_bad_inputs(rng):
     with raises(r"^num_heads: expected a divisor of embed_dim=8, got 3"):
         A.MultiheadAttention(8, 3)
     for bad in (0, 2.0, True):
-        with raises(r"^embed_dim: expected a positive int"):
+        with raises(r"^embed_dim: expected an integer"):
             A.MultiheadAttention(bad, 1)
     with raises(r"^bias: expected a bool"):
         A.MultiheadAttention(8, 2, bias="yes")
@@ -546,7 +546,7 @@ def test_helpers_bad_inputs():
         A.split_heads(np.zeros((1, 2, 6)), 4)
     with raises(r"^x: expected a 4-D array"):
         A.merge_heads(np.zeros((1, 2, 6)))
-    with raises(r"^length: expected a positive int"):
+    with raises(r"^length: expected an integer >= 1, got 0"):
         A.causal_mask(0)
     with raises(r"^lengths: expected a non-empty 1-D array of ints in \[1, 3\]"):
         A.key_padding_mask(np.array([0, 3]), 3)
@@ -556,9 +556,9 @@ def test_helpers_bad_inputs():
         A.apply_rope(np.zeros((3, 5)))
     with raises(r"^positions: expected 3 positions"):
         A.apply_rope(np.zeros((3, 4)), [0, 1])
-    with raises(r"^position: expected a number"):
+    with raises(r"^position: expected a real number"):
         A.rope_matrix([1, 2], 4)
-    with raises(r"^num_heads: expected a positive int"):
+    with raises(r"^num_heads: expected an integer >= 1, got 0"):
         A.alibi_slopes(0)
     with raises(r"^base: expected a finite number > 0"):
         A.sinusoidal_positions(4, 4, base=-1.0)

@@ -304,3 +304,46 @@ def test_mlp_training_loop_matches_torch(cls, tcls, kw):
         assert_allclose(loss, tloss.item(), rtol=1e-9)
     assert_allclose(model[0].params["W"], to_numpy(tmodel[0].weight).T, rtol=1e-9, atol=1e-12)
     assert_allclose(model[2].params["b"], to_numpy(tmodel[2].bias), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- blocked updates
+
+@pytest.mark.parametrize("make", [lambda: optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                  lambda: optim.SGD(0.1, momentum=0.5, dampening=0.2),
+                                  lambda: optim.SGD(0.1),
+                                  lambda: optim.AdaGrad(0.1, weight_decay=0.1),
+                                  lambda: optim.RMSProp(0.01, momentum=0.9, centered=True),
+                                  lambda: optim.Adam(0.01, weight_decay=0.1),
+                                  lambda: optim.AdamW(0.01)],
+                         ids=["nesterov", "dampening", "plain", "adagrad", "rmsprop", "adam", "adamw"])
+def test_blocked_update_equals_the_whole_array_update_bit_for_bit(make, monkeypatch):
+    """step() applies the formulas to blocks of a parameter (cache-sized in practice); with
+    blocks of 7 entries (so a partial last block too) every parameter and state array is
+    bit-for-bit what the update on whole arrays gives."""
+    rng = np.random.default_rng(3)
+    shapes = {"W": (5, 9), "b": (9,), "c": (4, 4, 3)}
+    p_whole = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    p_block = {k: v.copy() for k, v in p_whole.items()}
+    whole, blocked = make(), make()
+    for _ in range(4):
+        g = {k: rng.standard_normal(s) for k, s in shapes.items()}
+        monkeypatch.setattr(optim, "_BLOCK", 1 << 30)
+        whole.step(p_whole, g)
+        monkeypatch.setattr(optim, "_BLOCK", 7)
+        blocked.step(p_block, g)
+    for k in shapes:
+        assert_array_equal(p_block[k], p_whole[k])
+        for name, arr in whole.state[k].items():
+            assert_array_equal(blocked.state[k][name], arr)
+
+
+def test_a_non_finite_parameter_is_reported_after_its_update(monkeypatch):
+    monkeypatch.setattr(optim, "_BLOCK", 4)
+    p = {"W": np.zeros(10), "b": np.zeros(3)}
+    p["W"][7] = np.inf
+    with pytest.raises(ValueError, match=r"^params\['W'\]: expected finite values, got inf after the update"):
+        optim.SGD(0.1).step(p, {"W": np.ones(10), "b": np.ones(3)})
+    with pytest.raises(ValueError, match=r"^params\['x'\]: expected finite values, got inf after the update "
+                                         r"\(the parameter held NaN or inf, or the step overflowed float64\)"), \
+            np.errstate(over="ignore"):
+        optim.SGD(1e300).step({"x": np.full(3, -1e300)}, {"x": np.full(3, 1e10)})   # overflow

@@ -165,7 +165,7 @@ def test_cross_entropy_distribution_targets():
 
 
 def test_one_hot_validation():
-    with raises(r"^n_classes: expected a positive integer, got 0"):
+    with raises(r"^n_classes: expected an integer >= 1, got 0"):
         losses.one_hot([0], 0)
     with raises(r"^y: expected class indices of shape \(N,\), got shape \(2, 1\)"):
         losses.one_hot([[0], [1]], 3)
@@ -211,10 +211,12 @@ def test_linear_input_shape():
         layer.forward(np.zeros((4, 2)))
     with raises(r"^x: expected a 2-D array, got shape \(3,\)"):
         layer.forward(np.zeros(3))
-    with raises(r"^in_features, out_features: expected positive integers, got 0, 2"):
+    with raises(r"^in_features: expected an integer >= 1, got 0"):
         L.Linear(0, 2)
-    with raises(r"^in_features, out_features: expected positive integers, got 3, -1"):
+    with raises(r"^out_features: expected an integer >= 1, got -1"):
         L.Linear(3, -1)
+    with raises(r"^in_features: expected an integer, got float 2.5"):     # no truncation to 2
+        L.Linear(2.5, 2)
 
 
 def test_failed_backward_leaves_grads_untouched():
@@ -274,7 +276,7 @@ def test_bad_lr(cls, lr):
     (lambda: optim.SGD(0.1, weight_decay=-1e-4), r"^weight_decay: expected a finite number >= 0, got -0.0001"),
     (lambda: optim.SGD(0.1, nesterov=True), r"^nesterov: requires momentum > 0 and dampening = 0, got momentum=0.0"),
     (lambda: optim.SGD(0.1, momentum=0.9, dampening=0.1, nesterov=True), r"^nesterov: requires .* dampening=0.1"),
-    (lambda: optim.SGD(0.1, momentum=0.9, dampening=NAN), r"^dampening: expected a finite number, got nan"),
+    (lambda: optim.SGD(0.1, momentum=0.9, dampening=NAN), r"^dampening: expected a number in \[0, 1\], got nan"),
     (lambda: optim.AdaGrad(eps=-1.0), r"^eps: expected a finite number >= 0, got -1.0"),
     (lambda: optim.AdaGrad(weight_decay=NAN), r"^weight_decay: expected a finite number >= 0, got nan"),
     (lambda: optim.RMSProp(alpha=1.5), r"^alpha: expected a number in \[0, 1\], got 1.5"),
@@ -432,7 +434,10 @@ def test_weighted_cross_entropy_bad_weight(weight, msg):
 
 @pytest.mark.parametrize("k", [0, 9, -1, 2.0, 1.5, True, "2", None])
 def test_bootstrapped_k(k):
-    with raises(rf"^k: expected an integer number of pixels in \[1, 8\], got {k!r}"):
+    int_k = isinstance(k, int) and not isinstance(k, bool)
+    msg = rf"integer number of pixels in \[1, 8\], got {k!r}" if int_k else \
+        rf"integer, got {type(k).__name__} {k!r}"
+    with raises(rf"^k: expected an {msg}"):
         seg.bootstrapped_cross_entropy(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64), k)
 
 
@@ -446,10 +451,10 @@ def test_region_loss_eps(fn, eps, msg):
 
 
 @pytest.mark.parametrize("args,msg", [
-    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 0), r"^n_classes: expected a positive integer, got 0"),
-    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 2.5), r"^n_classes: expected a positive integer, got 2.5"),
-    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), "3"), r"^n_classes: expected a positive integer, got '3'"),
-    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), True), r"^n_classes: expected a positive integer, got True"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 0), r"^n_classes: expected an integer >= 1, got 0"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), 2.5), r"^n_classes: expected an integer, got float 2.5"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), "3"), r"^n_classes: expected an integer, got str '3'"),
+    ((np.zeros(3, dtype=int), np.zeros(3, dtype=int), True), r"^n_classes: expected an integer, got bool True"),
     ((np.array([0, 1.5, 1]), np.zeros(3, dtype=int), 3), r"^pred: expected integer class indices, got non-integer floats"),
     ((np.zeros(3, dtype=int), np.array([0, 3, 1]), 3), r"^target: expected class indices in \[0, 2\], got 3"),
     ((np.array([0, -1, 1]), np.zeros(3, dtype=int), 3), r"^pred: expected class indices in \[0, 2\], got -1"),
@@ -545,7 +550,7 @@ def test_graph_layout_bad_inputs(nodes, edges, msg):
 
 
 def test_graph_wrap_and_pos():
-    with raises(r"^max_columns: expected a positive integer, got 0"):
+    with raises(r"^max_columns: expected an integer >= 1, got 0"):
         graphs.wrap_columns({1: (0, 0)}, 0)
     with raises(r"^pos: no position for nodes \[2\]"):
         graphs.draw_dag([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}], [], pos={1: (0, 0)})
@@ -578,20 +583,21 @@ from dlcore import data, utils  # noqa: E402
 
 
 @pytest.mark.parametrize("call,msg", [
-    (lambda: data.blobs(n=0), r"^n: expected a positive integer, got 0"),
-    (lambda: data.blobs(n=-1), r"^n: expected a positive integer, got -1"),
-    (lambda: data.blobs(n=2.5), r"^n: expected a positive integer, got 2.5"),
-    (lambda: data.blobs(n_classes=0), r"^n_classes: expected a positive integer, got 0"),
+    (lambda: data.blobs(n=0), r"^n: expected an integer >= 1, got 0"),
+    (lambda: data.blobs(n=-1), r"^n: expected an integer >= 1, got -1"),
+    (lambda: data.blobs(n=2.5), r"^n: expected an integer, got float 2.5"),
+    (lambda: data.blobs(n_classes=0), r"^n_classes: expected an integer >= 1, got 0"),
     (lambda: data.blobs(dim=1), r"^dim: expected an integer >= 2, got 1"),
     (lambda: data.blobs(spread=NAN), r"^spread: expected a finite number >= 0, got nan"),
-    (lambda: data.spirals(n_classes=0), r"^n_classes: expected a positive integer, got 0"),
+    (lambda: data.spirals(n_classes=0), r"^n_classes: expected an integer >= 1, got 0"),
     (lambda: data.spirals(noise=-1.0), r"^noise: expected a finite number >= 0, got -1.0"),
-    (lambda: data.xor(n=-1), r"^n: expected a positive integer, got -1"),
+    (lambda: data.xor(n=-1), r"^n: expected an integer >= 1, got -1"),
     (lambda: data.xor(noise=INF), r"^noise: expected a finite number >= 0, got inf"),
-    (lambda: data.toy_segmentation(16.5), r"^size: expected an integer >= 16"),
+    (lambda: data.toy_segmentation(16.5), r"^size: expected an integer, got float 16.5"),
+    (lambda: data.toy_segmentation(15), r"^size: expected an integer >= 16, got 15"),
     (lambda: data.blobs(rng="a"), r"^rng: expected None, a non-negative int seed or a numpy Generator, got str 'a'"),
 ], ids=["n=0", "n=-1", "n=2.5", "n_classes=0", "dim=1", "spread=nan", "spirals.n_classes=0", "noise<0",
-        "xor.n=-1", "xor.noise=inf", "size=16.5", "rng=str"])
+        "xor.n=-1", "xor.noise=inf", "size=16.5", "size=15", "rng=str"])
 def test_data_bad_arguments(call, msg):
     with raises(msg):
         call()
@@ -608,8 +614,8 @@ def test_to_torch_bad_arguments(bad, msg):
 
 
 @pytest.mark.parametrize("call,msg", [
-    (lambda: utils.seed(1.5), r"^s: expected a non-negative integer seed, got 1.5"),
-    (lambda: utils.seed(-1), r"^s: expected a non-negative integer seed, got -1"),
+    (lambda: utils.seed(1.5), r"^s: expected an integer, got float 1.5"),
+    (lambda: utils.seed(-1), r"^s: expected an integer >= 0, got -1"),
     (lambda: utils.table([[1, 2]], ["a"]), r"^rows\[0\]: expected 1 values \(one per header\), got 2"),
 ], ids=["seed=1.5", "seed=-1", "table-row-length"])
 def test_utils_bad_arguments(call, msg):

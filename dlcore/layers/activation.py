@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._validate import as_float_array, check_finite, check_positive
+from .._validate import as_float_array, check_bool, check_finite, check_positive
 from .base import Layer
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "SiLU"]
@@ -23,6 +23,7 @@ class _Elementwise(Layer):
         raise NotImplementedError
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x")
         out = self._f(x)
         self.cache = {"x": x, "out": out}
@@ -44,6 +45,15 @@ class ReLU(_Elementwise):
 
     def _df(self, z):
         return (z > 0).astype(np.float64)
+
+    def backward(self, dout):
+        """dL/dx = dout * f'(x) with f'(x) = 1 where x > 0, else 0. The derivative is kept as a
+        boolean mask, ``cache["local_grad"]``, and multiplied in directly (NumPy reads True/False
+        as 1.0/0.0: the same products as with a float derivative, one pass fewer)."""
+        dout = self._check_dout(dout)
+        mask = self.cache["x"] > 0
+        self.cache["local_grad"] = mask
+        return np.multiply(dout, mask)
 
 
 class LeakyReLU(_Elementwise):

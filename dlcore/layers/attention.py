@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive
-from .base import Layer, _rng
+from .._validate import as_float_array, as_generator, check_bool, check_int, check_positive
+from .base import Layer
 
 __all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_backward",
            "attention_weights", "causal_mask", "key_padding_mask", "split_heads",
@@ -52,26 +52,19 @@ __all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_backwar
 
 # ------------------------------------------------------------------------------- masks
 
-def _check_length(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
-
-
 def causal_mask(length, source_length=None):
     """Boolean (L, S) mask, True where query i may attend to key j, i.e. j <= i (top-left
     aligned, as ``is_causal=True`` in PyTorch). The SDPA convention; for
     ``torch.nn.MultiheadAttention`` or ``MultiheadAttention`` pass its negation."""
-    L = _check_length(length, "length")
-    S = L if source_length is None else _check_length(source_length, "source_length")
+    L = check_int(length, "length", min_value=1)
+    S = L if source_length is None else check_int(source_length, "source_length", min_value=1)
     return np.tril(np.ones((L, S), dtype=bool))
 
 
 def key_padding_mask(lengths, max_length):
     """Boolean (N, S) mask, True at the padded positions j >= lengths[n]: the convention of
     ``key_padding_mask`` in ``torch.nn.MultiheadAttention`` (True = ignore this key)."""
-    S = _check_length(max_length, "max_length")
+    S = check_int(max_length, "max_length", min_value=1)
     arr = np.asarray(lengths)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) \
             or arr.min() < 1 or arr.max() > S:
@@ -92,9 +85,7 @@ def _float_mask(m, name):
 def _mask_bias(attn_mask, is_causal, L, S):
     """The additive float bias (0 / -inf / the float mask) for scores of shape (..., L, S), or
     None when nothing is masked (masks in the SDPA convention)."""
-    if not isinstance(is_causal, (bool, np.bool_)):
-        raise ValueError(f"is_causal: expected a bool, got {is_causal!r}")
-    if is_causal:
+    if check_bool(is_causal, "is_causal"):
         if attn_mask is not None:
             raise ValueError("attn_mask: expected None when is_causal=True (as in PyTorch); "
                              "to combine them pass attn_mask=causal_mask(L, S) & your_mask")
@@ -150,8 +141,7 @@ def _prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa):
     if v.shape[-2] != S:
         raise ValueError(f"value: expected {S} rows (one per key) in shape (..., {S}, Ev), "
                          f"got shape {v.shape}")
-    if not isinstance(enable_gqa, (bool, np.bool_)):
-        raise ValueError(f"enable_gqa: expected a bool, got {enable_gqa!r}")
+    enable_gqa = check_bool(enable_gqa, "enable_gqa")
     group = 1
     if enable_gqa:
         if min(q.ndim, k.ndim, v.ndim) < 3 or k.shape[-3] != v.shape[-3] \
@@ -254,7 +244,7 @@ def split_heads(x, num_heads):
     """(N, L, E) -> (N, H, L, E / H): head h holds features h*d .. (h+1)*d - 1 (a reshape and a
     transpose, no copy of values between heads)."""
     x = as_float_array(x, "x", ndim=3)
-    H = _check_length(num_heads, "num_heads")
+    H = check_int(num_heads, "num_heads", min_value=1)
     n, L, E = x.shape
     if E % H:
         raise ValueError(f"num_heads: expected a divisor of the embedding size {E}, got {H}")
@@ -291,14 +281,13 @@ class MultiheadAttention(Layer):
 
     def __init__(self, embed_dim, num_heads, bias=True, rng=None):
         super().__init__()
-        E = _check_length(embed_dim, "embed_dim")
-        H = _check_length(num_heads, "num_heads")
+        E = check_int(embed_dim, "embed_dim", min_value=1)
+        H = check_int(num_heads, "num_heads", min_value=1)
         if E % H:
             raise ValueError(f"num_heads: expected a divisor of embed_dim={E}, got {H}")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise ValueError(f"bias: expected a bool, got {bias!r}")
+        bias = check_bool(bias, "bias")
         self.embed_dim, self.num_heads, self.head_dim = E, H, E // H
-        g = _rng(rng)
+        g = as_generator(rng)
         a = np.sqrt(6.0 / (E + 3 * E))                     # xavier_uniform_ on (3E, E)
         self.params["in_proj_weight"] = g.uniform(-a, a, size=(3 * E, E))
         if bias:
@@ -311,8 +300,7 @@ class MultiheadAttention(Layer):
         """Additive (N, H, L, L) bias (or None) from masks in the MultiheadAttention convention
         (boolean True = may NOT attend; float added), as torch merges them."""
         H, total = self.num_heads, None
-        if not isinstance(is_causal, (bool, np.bool_)):
-            raise ValueError(f"is_causal: expected a bool, got {is_causal!r}")
+        is_causal = check_bool(is_causal, "is_causal")
         for mask, name, shapes in ((attn_mask, "attn_mask", [(L, L), (n * H, L, L)]),
                                    (key_padding_mask, "key_padding_mask", [(n, L)])):
             if mask is None:
@@ -341,6 +329,7 @@ class MultiheadAttention(Layer):
         return total
 
     def forward(self, x, train=True, attn_mask=None, key_padding_mask=None, is_causal=False):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=3)
         n, L, E = x.shape
         if E != self.embed_dim:

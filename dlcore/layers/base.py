@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, as_generator
 
 __all__ = ["Layer"]
 
-
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(rng)
+# The layers' seed helper is the package's one: None, a non-negative int seed or a Generator
+# (a bool, a float, a string or a RandomState raise ValueError naming ``rng``).
+_rng = as_generator
 
 
 class Layer:

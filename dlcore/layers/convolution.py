@@ -22,28 +22,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
-from .base import Layer, _rng
+from .._validate import as_float_array, as_generator, check_bool, check_int
+from .base import Layer
 
 __all__ = ["conv_output_size", "im2col", "col2im", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
 
 
 def _pair(value, name, minimum):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    if (not isinstance(value, tuple) or len(value) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
-            or min(value) < minimum):
+    """(int, int) from an int or a pair of ints, each at least ``minimum``."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return (check_int(value[0], f"{name}[0]", min_value=minimum),
+                check_int(value[1], f"{name}[1]", min_value=minimum))
+    if isinstance(value, (tuple, list, np.ndarray)):
         raise ValueError(f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}")
-    return int(value[0]), int(value[1])
+    v = check_int(value, name, min_value=minimum)
+    return v, v
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     """Output length along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1."""
-    for name, v, lo in [("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                        ("padding", padding, 0), ("dilation", dilation, 1)]:
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+    size, kernel_size = check_int(size, "size", min_value=1), check_int(kernel_size, "kernel_size", min_value=1)
+    stride, padding = check_int(stride, "stride", min_value=1), check_int(padding, "padding", min_value=0)
+    dilation = check_int(dilation, "dilation", min_value=1)
     out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
     if out < 1:
         raise ValueError(f"kernel_size: the (dilated) kernel {dilation * (kernel_size - 1) + 1} "
@@ -67,7 +67,12 @@ def im2col(x, kernel_size, stride=1, padding=0):
     x = as_float_array(x, "x", ndim=4)
     k, s, p = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
                _pair(padding, "padding", 0))
-    win = _windows(x, k, s, p)
+    return _im2col(x, k, s, p)
+
+
+def _im2col(x, kernel, stride, padding):
+    """``im2col`` on a checked float64 array with checked (pair) sizes."""
+    win = _windows(x, kernel, stride, padding)
     n, c, oh, ow, kh, kw = win.shape
     return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, c * kh * kw)
 
@@ -75,16 +80,25 @@ def im2col(x, kernel_size, stride=1, padding=0):
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     """The adjoint of ``im2col``: add every row back where it came from; returns shape x_shape."""
     cols = as_float_array(cols, "cols", ndim=2)
-    if not (isinstance(x_shape, tuple) and len(x_shape) == 4):
+    if not (isinstance(x_shape, (tuple, list)) and len(x_shape) == 4):
         raise ValueError(f"x_shape: expected a 4-tuple (N, C, H, W), got {x_shape!r}")
+    n, c, h, w = (check_int(v, f"x_shape[{i}]", min_value=1) for i, v in enumerate(x_shape))
     (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
                                     _pair(padding, "padding", 0))
-    n, c, h, w = x_shape
     oh = conv_output_size(h + 2 * ph, kh, sh)
     ow = conv_output_size(w + 2 * pw, kw, sw)
     if cols.shape != (n * oh * ow, c * kh * kw):
         raise ValueError(f"cols: expected shape {(n * oh * ow, c * kh * kw)} for x_shape {x_shape}, "
                          f"got shape {cols.shape}")
+    return _col2im(cols, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw))
+
+
+def _col2im(cols, x_shape, kernel, stride, padding):
+    """``col2im`` on a checked (N*OH*OW, C*kh*kw) float64 array with checked sizes."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = conv_output_size(h + 2 * ph, kh, sh)
+    ow = conv_output_size(w + 2 * pw, kw, sw)
     blocks = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
     out = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
     for u in range(kh):
@@ -105,14 +119,13 @@ class Conv2d(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None,
                  bias=True):
         super().__init__()
-        for name, v in [("in_channels", in_channels), ("out_channels", out_channels)]:
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = check_int(in_channels, "in_channels", min_value=1)
+        self.out_channels = check_int(out_channels, "out_channels", min_value=1)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
-        g = _rng(rng)
+        bias = check_bool(bias, "bias")
+        g = as_generator(rng)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / np.sqrt(fan_in)
         self.params["W"] = g.uniform(-bound, bound, size=(self.out_channels, self.in_channels,
@@ -121,13 +134,14 @@ class Conv2d(Layer):
             self.params["b"] = g.uniform(-bound, bound, size=(self.out_channels,))
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x: expected shape (N, {self.in_channels}, H, W), got shape {x.shape}")
         n, _, h, w = x.shape
         oh = conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
         ow = conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)      # (N*OH*OW, C*kh*kw)
+        cols = _im2col(x, self.kernel_size, self.stride, self.padding)     # (N*OH*OW, C*kh*kw)
         out = cols @ self.params["W"].reshape(self.out_channels, -1).T     # (N*OH*OW, O)
         if "b" in self.params:
             out += self.params["b"]
@@ -143,7 +157,7 @@ class Conv2d(Layer):
         if "b" in self.params:
             self.grads["b"] = d.sum(axis=0)
         dcols = d @ W.reshape(self.out_channels, -1)                       # (N*OH*OW, C*kh*kw)
-        return col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
+        return _col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -156,7 +170,8 @@ class _Pool2d(Layer):
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = self.kernel_size if stride is None else _pair(stride, "stride", 1)
 
-    def _windows(self, x):
+    def _windows(self, x, train):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=4)
         return x, _windows(x, self.kernel_size, self.stride, (0, 0))
 
@@ -182,7 +197,7 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x, train=True):
-        x, win = self._windows(x)
+        x, win = self._windows(x, train)
         n, c, oh, ow, kh, kw = win.shape
         flat = win.reshape(n, c, oh, ow, kh * kw)
         arg = flat.argmax(axis=-1)
@@ -203,7 +218,7 @@ class AvgPool2d(_Pool2d):
     each output's gradient evenly, 1/(kh*kw) to every input of its window."""
 
     def forward(self, x, train=True):
-        x, win = self._windows(x)
+        x, win = self._windows(x, train)
         out = win.mean(axis=(-2, -1))
         self.cache = {"x_shape": x.shape, "out": out}
         return out
@@ -219,6 +234,7 @@ class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1*d2*...), as ``nn.Flatten()``; backward reshapes back."""
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", min_ndim=2)
         out = x.reshape(x.shape[0], -1)
         self.cache = {"x_shape": x.shape, "out": out}

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
-from .base import Layer, _rng
+import inspect
+
+from .._validate import (as_float_array, as_generator, between_layers, check_all_finite, check_bool,
+                         check_int)
+from .base import Layer
 
 __all__ = ["Linear", "Sequential"]
 
@@ -31,12 +34,20 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, rng=None, bias=True, init=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        if self.in_features < 1 or self.out_features < 1:
-            raise ValueError(f"in_features, out_features: expected positive integers, got {in_features}, {out_features}")
+        self.in_features = check_int(in_features, "in_features", min_value=1)
+        self.out_features = check_int(out_features, "out_features", min_value=1)
+        bias = check_bool(bias, "bias")
         if not (init is None or callable(init) or (isinstance(init, str) and init in self._INITS)):
             raise ValueError(f"init: expected None, a callable or one of {list(self._INITS)}, got {init!r}")
-        g = _rng(rng)
+        if callable(init):
+            try:
+                inspect.signature(init).bind(1, 1, None)
+            except TypeError:
+                raise ValueError(f"init: expected a callable (fan_in, fan_out, rng) -> array, got "
+                                 f"{init!r}, which does not take three arguments") from None
+            except ValueError:      # no signature to inspect: let the call decide
+                pass
+        g = as_generator(rng)
         shape = (self.in_features, self.out_features)
         if init is None or init == "torch":
             bound = 1.0 / np.sqrt(self.in_features)
@@ -57,6 +68,7 @@ class Linear(Layer):
             self.params["b"] = np.zeros(self.out_features)
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x: expected shape (N, {self.in_features}), got shape {x.shape}")
@@ -73,6 +85,7 @@ class Linear(Layer):
         returned: the first layer of a network never needs the gradient of the data,
         which is also why PyTorch does not compute it for inputs without ``requires_grad``.
         """
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
         dout = self._check_dout(dout)
         x = self.cache["x"]
         self.grads = {"W": x.T @ dout}                 # (in, N) @ (N, out) = shape of W
@@ -89,7 +102,14 @@ class Linear(Layer):
 class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` are flat dicts keyed ``"<index>.<name>"``
     (``"0.W"``, ``"0.b"``, ``"2.W"``, ...) in layer order; the arrays are the layers' own,
-    so an optimizer updating ``params`` in place updates the layers."""
+    so an optimizer updating ``params`` in place updates the layers.
+
+    Input checks happen at the boundary, once: ``forward`` checks its input ``x`` and its
+    output, ``backward`` its upstream gradient ``dout`` (and the returned dL/dx). In between,
+    each layer receives what its neighbour produced, so the layers skip the full scan for
+    NaN/inf of every activation and gradient (``dlcore._validate.between_layers``); a layer
+    that overflows float64 still raises ``ValueError``, at the network's output (or, for a
+    gradient, in the optimizer, which checks ``grads``)."""
 
     def __init__(self, *layers):
         super().__init__()
@@ -115,8 +135,14 @@ class Sequential(Layer):
         pass
 
     def forward(self, x, train=True):
-        for layer in self.layers:
-            x = layer.forward(x, train=train)
+        check_bool(train, "train")
+        outermost = not between_layers.active()
+        x = as_float_array(x, "x")
+        with between_layers():
+            for layer in self.layers:
+                x = layer.forward(x, train=train)
+        if outermost:
+            check_all_finite(x, "output", " although the input was finite (a layer overflowed)")
         self.cache = {"out": x}
         return x
 
@@ -127,12 +153,17 @@ class Sequential(Layer):
         gradient (one matrix product that training never uses) is skipped and None is
         returned; every parameter gradient is computed as before.
         """
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
+        outermost = not between_layers.active()
         dout = self._check_dout(dout)
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if i == 0 and not need_input_grad and isinstance(layer, Linear):
-                return layer.backward(dout, need_input_grad=False)
-            dout = layer.backward(dout)
+        with between_layers():
+            for i in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[i]
+                if i == 0 and not need_input_grad and isinstance(layer, Linear):
+                    return layer.backward(dout, need_input_grad=False)
+                dout = layer.backward(dout)
+        if outermost:
+            check_all_finite(dout, "dx", " although dout was finite (a layer overflowed)")
         return dout
 
     def __getitem__(self, i):

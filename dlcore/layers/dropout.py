@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_unit_interval
-from .base import Layer, _rng
+from .._validate import as_float_array, as_generator, check_bool, check_unit_interval
+from .base import Layer
 
 __all__ = ["Dropout"]
 
@@ -19,11 +19,11 @@ class Dropout(Layer):
     def __init__(self, p=0.5, rng=None):
         super().__init__()
         self.p = check_unit_interval(p, "p")
-        self.rng = _rng(rng)
+        self.rng = as_generator(rng)
 
     def forward(self, x, train=True):
         x = as_float_array(x, "x")
-        if train and self.p > 0:
+        if check_bool(train, "train") and self.p > 0:
             mask = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)
         else:
             mask = np.ones_like(x)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_int, check_positive
+from .._validate import as_float_array, check_bool, check_int, check_positive
 from .base import Layer, _rng
 
 __all__ = ["LoRALinear"]
@@ -38,6 +38,8 @@ class LoRALinear(Layer):
     def __init__(self, W, b=None, r=8, alpha=None, rng=None):
         super().__init__()
         W = as_float_array(W, "W", ndim=2)
+        if 0 in W.shape:
+            raise ValueError(f"W: expected a non-empty (in, out) matrix, got shape {W.shape}")
         self.in_features, self.out_features = W.shape
         self.r = check_int(r, "r", min_value=1)
         self.alpha = float(self.r) if alpha is None else check_positive(alpha, "alpha")
@@ -70,6 +72,7 @@ class LoRALinear(Layer):
         return self.weight + self.delta_weight()
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x: expected shape (N, {self.in_features}), got shape {x.shape}")
@@ -82,6 +85,7 @@ class LoRALinear(Layer):
 
     def backward(self, dout, need_input_grad=True):
         """Store dL/dA and dL/dB in ``grads`` (W and b are frozen) and return dL/dx."""
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
         dout = self._check_dout(dout)
         x, u = self.cache["x"], self.cache["u"]
         A, B, s = self.params["A"], self.params["B"], self.scale

@@ -54,16 +54,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive
+from .._validate import as_float_array, check_bool, check_int, check_positive
 from .base import Layer
 
 __all__ = ["BatchNorm1d", "LayerNorm", "RMSNorm", "group_norm"]
 
 
 def _check_num_features(value, name="num_features"):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
+    return check_int(value, name, min_value=1)
+
+
+def _check_statistic(stat, name="x"):
+    """ValueError when a variance or mean square (a small array) overflowed: |x| > ~1e154."""
+    if not np.isfinite(stat).all():
+        raise ValueError(f"{name}: values too large to normalize in float64 (their mean square "
+                         f"overflows: |x| beyond about 1e154)")
 
 
 def _standardize_backward(dy, x_hat, inv_sigma, axes, m):
@@ -107,6 +112,7 @@ class BatchNorm1d(Layer):
         return axes, shape
 
     def forward(self, x, train=True):
+        train = check_bool(train, "train")
         x = as_float_array(x, "x", ndim=(2, 3))
         axes, shape = self._axes(x)
         m = x.size // self.num_features                     # values per channel
@@ -118,7 +124,9 @@ class BatchNorm1d(Layer):
                                  f"(batch statistics), got shape {x.shape}")
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
-            var = (xc * xc).mean(axis=axes, keepdims=True)   # biased: used to normalize
+            with np.errstate(over="ignore"):
+                var = (xc * xc).mean(axis=axes, keepdims=True)   # biased: used to normalize
+            _check_statistic(var)
             inv_sigma = 1.0 / np.sqrt(var + self.eps)
             self.num_batches_tracked += 1
             f = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
@@ -169,13 +177,16 @@ class LayerNorm(Layer):
         self.params["beta"] = np.zeros(self.num_features)
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         x = as_float_array(x, "x", min_ndim=1)
         if x.shape[-1] != self.num_features:
             raise ValueError(f"x: expected a last dimension of size {self.num_features}, "
                              f"got shape {x.shape}")
         mean = x.mean(axis=-1, keepdims=True)
         xc = x - mean
-        var = (xc * xc).mean(axis=-1, keepdims=True)
+        with np.errstate(over="ignore"):
+            var = (xc * xc).mean(axis=-1, keepdims=True)
+        _check_statistic(var)
         inv_sigma = 1.0 / np.sqrt(var + self.eps)
         x_hat = xc * inv_sigma
         out = self.params["gamma"] * x_hat + self.params["beta"]
@@ -209,9 +220,9 @@ class RMSNorm(Layer):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
             and not isinstance(normalized_shape, (bool, np.bool_)) else normalized_shape
-        try:
+        if isinstance(shape, (tuple, list)):
             shape = tuple(_check_num_features(s, "normalized_shape") for s in shape)
-        except TypeError:
+        else:
             shape = ()
         if not shape:
             raise ValueError(f"normalized_shape: expected a positive int or a non-empty tuple "
@@ -221,13 +232,17 @@ class RMSNorm(Layer):
         self.params["weight"] = np.ones(shape)
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
         k = len(self.normalized_shape)
         x = as_float_array(x, "x", min_ndim=k)
         if x.shape[x.ndim - k:] != self.normalized_shape:
             raise ValueError(f"x: expected trailing dimensions {self.normalized_shape}, "
                              f"got shape {x.shape}")
         axes = tuple(range(x.ndim - k, x.ndim))
-        inv_rms = 1.0 / np.sqrt((x * x).mean(axis=axes, keepdims=True) + self.eps)
+        with np.errstate(over="ignore"):
+            mean_square = (x * x).mean(axis=axes, keepdims=True)
+        _check_statistic(mean_square)
+        inv_rms = 1.0 / np.sqrt(mean_square + self.eps)
         x_hat = x * inv_rms
         out = self.params["weight"] * x_hat
         self.cache = {"x_hat": x_hat, "inv_rms": inv_rms, "axes": axes, "out": out}
@@ -257,14 +272,16 @@ def group_norm(x, num_groups, eps=1e-5):
     over (C, *spatial); ``num_groups=C`` gives instance norm.
     """
     x = as_float_array(x, "x", min_ndim=2)
-    if isinstance(num_groups, (bool, np.bool_)) or not isinstance(num_groups, (int, np.integer)) \
-            or num_groups < 1 or x.shape[1] % num_groups:
+    num_groups = check_int(num_groups, "num_groups", min_value=1)
+    if x.shape[1] % num_groups:
         raise ValueError(f"num_groups: expected a positive int dividing the {x.shape[1]} "
                          f"channels, got {num_groups!r}")
     eps = check_positive(eps, "eps")
     n = x.shape[0]
-    g = x.reshape(n, int(num_groups), -1)
+    g = x.reshape(n, num_groups, -1)
     mean = g.mean(axis=-1, keepdims=True)
     gc = g - mean
-    var = (gc * gc).mean(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        var = (gc * gc).mean(axis=-1, keepdims=True)
+    _check_statistic(var)
     return (gc / np.sqrt(var + eps)).reshape(x.shape)

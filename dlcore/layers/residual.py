@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, between_layers, check_all_finite, check_bool
 from .base import Layer
 
 __all__ = ["Residual"]
@@ -49,20 +49,30 @@ class Residual(Layer):
         pass
 
     def forward(self, x, train=True):
+        check_bool(train, "train")
+        outermost = not between_layers.active()
         x = as_float_array(x, "x")
-        fx = self.layer.forward(x, train=train)
+        with between_layers():                # the inner layer gets the x checked here
+            fx = self.layer.forward(x, train=train)
         if np.shape(fx) != x.shape:
             raise ValueError(f"layer: expected an output of the input's shape {x.shape} "
                              f"(x + layer(x)), got shape {np.shape(fx)}")
         out = x + fx
+        if outermost:
+            check_all_finite(out, "output", " although the input was finite (a layer overflowed)")
         self.cache = {"out": out}
         return out
 
     def backward(self, dout, need_input_grad=True):
         """dL/dx = dout + layer.backward(dout); the inner layer fills its ``grads``.
         With ``need_input_grad=False`` (as ``fit`` asks of a model) it returns None."""
+        need_input_grad = check_bool(need_input_grad, "need_input_grad")
+        outermost = not between_layers.active()
         dout = self._check_dout(dout)
-        dx = dout + self.layer.backward(dout)
+        with between_layers():
+            dx = dout + self.layer.backward(dout)
+        if outermost:
+            check_all_finite(dx, "dx", " although dout was finite (a layer overflowed)")
         return dx if need_input_grad else None
 
     def __repr__(self):

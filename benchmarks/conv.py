@@ -1,0 +1,119 @@
+"""Convolution forward + backward, dlcore vs PyTorch (CPU, eager, float64).
+
+dlcore: ``dlcore.layers.Conv2d.forward`` then ``backward`` (im2col, one matrix product each for
+the output, dL/dW and dL/dcols, then col2im). PyTorch: ``torch.nn.functional.conv2d`` on tensors
+that require grad (input, weight, bias), then ``out.backward(dout)`` (autograd; PyTorch picks
+its CPU kernel). The same arrays on both sides; the script first checks that both give the same
+output and gradients.
+
+Matrix products of one step (2 FLOPs per multiply-add): forward, dL/dW and dL/dx, each
+2 N OH OW O C kh kw.
+
+Run:  python -m benchmarks.conv [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from ._common import blas_info, machine_lines, table
+from .train_step import interleaved_medians
+
+# (N, C_in, C_out, H, W, k, padding)
+SIZES = [(8, 16, 32, 32, 32, 3, 1), (32, 3, 16, 28, 28, 5, 0)]
+
+
+def label(size):
+    n, c, o, h, w, k, p = size
+    return f"N {n}, C {c}->{o}, {h}x{w}, k {k}, pad {p}"
+
+
+def flops(size):
+    n, c, o, h, w, k, p = size
+    oh, ow = h + 2 * p - k + 1, w + 2 * p - k + 1
+    return 3 * 2 * n * oh * ow * o * c * k * k
+
+
+def build(size, seed=0):
+    import torch
+    import torch.nn.functional as TF
+    from dlcore.layers import Conv2d
+
+    n, c, o, h, w, k, p = size
+    rng = np.random.default_rng(seed)
+    conv = Conv2d(c, o, k, padding=p, rng=rng)
+    x = rng.standard_normal((n, c, h, w))
+    oh, ow = h + 2 * p - k + 1, w + 2 * p - k + 1
+    dout = rng.standard_normal((n, o, oh, ow))
+    tx = torch.tensor(x, requires_grad=True)
+    tW = torch.tensor(conv.params["W"], requires_grad=True)
+    tb = torch.tensor(conv.params["b"], requires_grad=True)
+    tdout = torch.tensor(dout)
+
+    def dl_step():
+        out = conv.forward(x)
+        return out, conv.backward(dout)
+
+    def torch_step():
+        for t in (tx, tW, tb):
+            t.grad = None
+        out = TF.conv2d(tx, tW, tb, padding=p)
+        out.backward(tdout)
+        return out
+
+    def check():
+        """Compare the two libraries on one step each; return the two wall times."""
+        t0 = time.perf_counter()
+        out, dx = dl_step()
+        t1 = time.perf_counter()
+        out_t = torch_step()
+        t2 = time.perf_counter()
+        pairs = [(out, out_t.detach().numpy()), (dx, tx.grad.numpy()),
+                 (conv.grads["W"], tW.grad.numpy()), (conv.grads["b"], tb.grad.numpy())]
+        for a, b in pairs:
+            if not np.allclose(a, b, rtol=1e-9, atol=1e-10):
+                raise AssertionError("dlcore and PyTorch disagree on conv2d: max diff "
+                                     f"{np.abs(a - b).max():.2e}")
+        return t1 - t0, t2 - t1
+
+    return dl_step, torch_step, check
+
+
+def run(quick=False):
+    import torch
+
+    nthreads = blas_info()["threads"] or torch.get_num_threads()
+    torch.set_num_threads(nthreads)
+    print("== Convolution forward + backward: dlcore Conv2d vs PyTorch F.conv2d + autograd (float64, CPU) ==")
+    for line in machine_lines(torch):
+        print(line)
+    rows = []
+    for size in SIZES:
+        dl_step, torch_step, check = build(size)
+        t_dl, t_torch = check()                 # quick mode: the checking step's times
+        if not quick:
+            t_dl, t_torch = interleaved_medians([dl_step, torch_step], rounds=5,
+                                                steps_per_round=10, warmup=3, settle=0.3)
+        f = flops(size)
+        rows.append([label(size), f"{t_dl * 1e6:,.0f}", f"{t_torch * 1e6:,.0f}",
+                     f"{t_dl / t_torch:.2f}", f"{f / 1e6:,.0f}", f"{f / t_dl / 1e9:.1f}"])
+    print("times: median µs per forward + backward; " + (
+        "quick mode, one step each: not a measurement" if quick else
+        "5 alternating rounds of 10 steps, each after >= 0.3 s of untimed warm-up"))
+    print(table(["conv2d", "dlcore µs", "PyTorch µs", "dlcore/PyTorch", "matmul MFLOP",
+                 "dlcore GFLOP/s"], rows))
+    print()
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few steps: a smoke run, not a measurement")
+    args = ap.parse_args(argv)
+    run(quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
