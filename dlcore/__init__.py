@@ -75,7 +75,9 @@ Input contract (checked for every public name by ``tests/test_api_fuzz.py``):
   gives inf), ``utils.to_torch``, the gradients of ``clip`` (as in PyTorch; pass
   ``error_if_nonfinite=True`` to raise), float attention masks (``-inf`` blocks a key),
   decoding logits (``-inf`` is a removed token; a row of only ``-inf`` raises), log-probabilities
-  for ``decoding.perplexity`` (``-inf``, a token of probability 0, gives inf), the
+  for ``decoding.perplexity`` (``-inf``, a token of probability 0, gives inf), masked scores
+  in ``efficient_attention`` (``-inf`` in ``softmax_state``; the running maximum ``-inf`` of a
+  fully masked block in ``merge_softmax_states``), the
   ``precision`` rounding functions (inf and NaN pass through, as in hardware) and
   ``LossScaler.unscale`` (it reports non-finite gradients as ``found_inf``).
 * **Empty batches** are accepted where the result is defined (a layer's forward on (0, D)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_bool, check_positive
 from .functional import elu
 
 __all__ = ["softmax_state", "merge_softmax_states", "online_softmax", "blockwise_attention",
@@ -132,6 +132,7 @@ def blockwise_attention(query, key, value, block_size=64, is_causal=False, scale
     B = _positive_int(block_size, "block_size")
     if not isinstance(is_causal, (bool, np.bool_)):
         raise ValueError(f"is_causal: expected a bool, got {is_causal!r}")
+    return_lse = check_bool(return_lse, "return_lse")
     sc = 1.0 / np.sqrt(E) if scale is None else check_positive(scale, "scale")
     m = np.full(lead + (L,), -np.inf)
     l = np.zeros(lead + (L,))

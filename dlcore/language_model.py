@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
-from ._validate import as_float_array, as_generator, check_positive
+from ._validate import as_float_array, as_generator, check_bool, check_int, check_positive
 from .normalization import LayerNorm
 from .transformer import (KVCache, TransformerBlock, _Module, _choice, _make_norm,
                           _norm_params, _positive_int, _prefixed)
@@ -107,6 +107,7 @@ class TinyLM(_Module):
         return h @ self._own["head.weight"].T, h
 
     def forward(self, tokens, train=True):
+        check_bool(train, "train")           # no dropout here: accepted for the Layer interface
         t = self._check_tokens(tokens, self.max_length)
         h = self._embed(t, 0)
         for blk in self.blocks:
@@ -161,6 +162,7 @@ class TinyLM(_Module):
         ``use_cache=False`` every step reruns the full forward pass on the whole prefix."""
         seq = self._check_tokens(prompt, self.max_length)
         n = _positive_int(num_new, "num_new")
+        use_cache = check_bool(use_cache, "use_cache")
         if seq.shape[1] + n - 1 > self.max_length:      # the last new token is not fed back
             raise ValueError(f"num_new: prompt ({seq.shape[1]}) + num_new ({n}) - 1 exceeds "
                              f"max_length {self.max_length}")
@@ -229,6 +231,7 @@ def sequence_cross_entropy(logits, targets, ignore_index=-100):
     gradient: ``torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1),
     ignore_index=ignore_index)``. ``logits`` (N, T, V), ``targets`` (N, T) ints."""
     z = as_float_array(logits, "logits", ndim=3)
+    ignore_index = check_int(ignore_index, "ignore_index")
     y = np.asarray(targets)
     if y.shape != z.shape[:2] or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"targets: expected ints of shape {z.shape[:2]}, got {targets!r:.80}")
@@ -270,6 +273,11 @@ def reversal_task(num_examples, length, num_symbols, rng=None):
 def train_step(model, inputs, targets, optimizer):
     """One step of next-token training: forward, ``sequence_cross_entropy``, backward,
     ``optimizer.step``; returns the loss (before the step)."""
+    for name, obj, needs in (("model", model, ("forward", "backward", "params", "grads")),
+                             ("optimizer", optimizer, ("step",))):
+        if not all(hasattr(obj, a) for a in needs):
+            raise ValueError(f"{name}: expected an object with {', '.join(needs)}, got "
+                             f"{type(obj).__name__}")
     logits = model.forward(inputs, train=True)
     loss, dlogits = sequence_cross_entropy(logits, targets)
     model.backward(dlogits)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
-from ._validate import as_float_array, as_generator, check_positive
+from ._validate import as_float_array, as_generator, check_bool, check_positive
 from .attention import MultiheadAttention, scaled_dot_product_attention, split_heads, \
     merge_heads
 from .normalization import LayerNorm, RMSNorm
@@ -202,6 +202,7 @@ class TransformerBlock(_Module):
         return x
 
     def forward(self, x, train=True, attn_mask=None, key_padding_mask=None, is_causal=False):
+        check_bool(train, "train")           # no dropout here: accepted for the Layer interface
         x = self._check_x(x)
         masks = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask,
                  "is_causal": is_causal}

@@ -585,6 +585,44 @@ SPECS = {
     "dlcore.data.blobs": dict(n=I(20, lo=1), dim=I(2, lo=2), spread=F(1.0, lo=0)),
     "dlcore.data.spirals": dict(n=I(20, lo=1)), "dlcore.data.xor": dict(n=I(20, lo=1)),
     "dlcore.data.toy_segmentation": dict(size=I(16, lo=16)),
+    "dlcore.data.shift_images": dict(X=A((3, 64)), dx=I(1), dy=I(-1)),
+    # Transformers (dlcore.transformer, language_model, efficient_attention)
+    "dlcore.transformer.TransformerBlock": dict(d_model=I(4, lo=1), num_heads=I(2, lo=1)),
+    "dlcore.transformer.TransformerBlock.forward": dict(x=A((2, 3, 4))),
+    "dlcore.transformer.TransformerBlock.forward_step": dict(
+        x=A((2, 1, 4)), cache=O(lambda: dlcore.transformer.KVCache(1, 2, 2, 2, 5)), layer=I(0, lo=0)),
+    # a float32 or read-only state (a torch state_dict as NumPy arrays) is copied into float64
+    "dlcore.transformer.TransformerBlock.load_state_dict": dict(
+        state=D({k: v.shape for k, v in dlcore.transformer.TransformerBlock(4, 2, rng=0).params.items()},
+                float32="accept", readonly="accept")),
+    "dlcore.transformer.KVCache": dict(num_layers=I(1, lo=1), batch_size=I(2, lo=1), num_heads=I(2, lo=1),
+                                       head_dim=I(2, lo=1), max_length=I(5, lo=1)),
+    "dlcore.transformer.KVCache.update": dict(layer=I(0, lo=0), k=A((2, 2, 1, 2)), v=A((2, 2, 1, 2))),
+    "dlcore.transformer.kv_cache_bytes": dict(num_layers=I(2, lo=1), num_kv_heads=I(2, lo=1),
+                                              head_dim=I(4, lo=1), tokens=I(10, lo=1)),
+    "dlcore.transformer.block_parameter_count": dict(d_model=I(4, lo=1)),
+    "dlcore.language_model.TinyLM": dict(vocab_size=I(5, lo=1), max_length=I(6, lo=1), d_model=I(4, lo=1),
+                                         num_heads=I(2, lo=1), num_layers=I(1, lo=1)),
+    # one sequence fewer is still a valid batch
+    "dlcore.language_model.TinyLM.forward": dict(tokens=L([[0, 1, 2], [3, 4, 0]], length_rule="accept")),
+    "dlcore.language_model.TinyLM.forward_cached": dict(
+        tokens=L([[0, 1, 2], [3, 4, 0]]),
+        cache=O(lambda: dlcore.language_model.TinyLM(5, 6, d_model=4, num_heads=2, num_layers=1,
+                                                     rng=0).new_cache(2))),
+    "dlcore.language_model.TinyLM.generate": dict(prompt=L([[0, 1]], classes=5), num_new=I(2, lo=1)),
+    "dlcore.language_model.TinyLM.load_state_dict": dict(
+        state=D({k: v.shape for k, v in dlcore.language_model.TinyLM(5, 6, d_model=4, num_heads=2,
+                                                                     num_layers=1, rng=0).params.items()},
+                float32="accept", readonly="accept")),
+    "dlcore.language_model.sequence_cross_entropy": dict(logits=A((2, 3, 5)), targets=L([[0, 1, 2], [3, 4, 0]])),
+    "dlcore.language_model.train_step": dict(
+        model=O(lambda: dlcore.language_model.TinyLM(5, 6, d_model=4, num_heads=2, num_layers=1, rng=0)),
+        inputs=L([[0, 1, 2], [3, 4, 0]]), targets=L([[1, 2, 3], [4, 0, 1]]),
+        optimizer=O(lambda: dlcore.optim.SGD(lr=0.1))),
+    "dlcore.efficient_attention.softmax_state": dict(scores=A((2, 3)), values=A((3, 4))),
+    "dlcore.efficient_attention.merge_softmax_states": dict(
+        m1=A((2,)), l1=A([1.0, 2.0]), o1=A((2, 4)), m2=A((2,)), l2=A([2.0, 1.5]), o2=A((2, 4))),
+    "dlcore.efficient_attention.sliding_window_mask": dict(length=I(4, lo=1), window=I(2, lo=1)),
     "dlcore.data.minibatches": dict(X=A((5, 3)), y=A([0.0, 1.0, 2.0, 0.5, 1.0]),
                                     batch_size=I(2, lo=1)),
     "dlcore.experiment.Summary": dict(values=A([1.0, 2.0, 3.0, 4.0, 5.0]),
@@ -864,6 +902,11 @@ SPECS = {
 # Documented acceptances of a value the battery calls bad: {(qualname pattern, param, label): why}.
 ACCEPTS = {
     ("dlcore.decoding.*", "logits", "-inf"): "-inf is a removed token (the filters' output convention)",
+    ("dlcore.efficient_attention.softmax_state", "scores", "-inf"): "-inf is a masked score",
+    ("dlcore.efficient_attention.merge_softmax_states", "m1", "-inf"):
+        "the running maximum of a block whose scores are all masked",
+    ("dlcore.efficient_attention.merge_softmax_states", "m2", "-inf"):
+        "the running maximum of a block whose scores are all masked",
 }
 # Functions that may return ±inf for ±1e300 input because the exact result exceeds float64's
 # range (about 1.8e308): an honest overflow, documented in the package docstring.
