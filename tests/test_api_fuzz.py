@@ -53,10 +53,14 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-os.environ.setdefault("MPLBACKEND", "Agg")      # draw_dag and friends: no window
-
+import matplotlib
 import numpy as np
 import pytest
+
+# draw_dag and friends: no window. Not via os.environ["MPLBACKEND"]: the notebook kernels that
+# nbval starts from this same pytest process inherit the environment, and with Agg instead of
+# the inline backend their figures never reach the stored outputs.
+matplotlib.use("Agg")
 
 import dlcore
 
