@@ -134,3 +134,35 @@ def cpu_slug() -> str:
 
 def fmt_us(seconds: float) -> str:
     return f"{seconds * 1e6:,.0f}"
+
+
+def match_torch_threads(torch_mod) -> int:
+    """Give PyTorch as many threads as NumPy's BLAS uses (a fair comparison); returns it."""
+    n = blas_info()["threads"] or torch_mod.get_num_threads()
+    torch_mod.set_num_threads(n)
+    return n
+
+
+def timed_check(dl_step, torch_step, pairs_of, what: str, rtol=1e-9, atol=1e-12):
+    """One step of each library, timed; ``pairs_of(dl_result, torch_result)`` lists the
+    (dlcore array, torch array) pairs that must agree. Raises if they do not; returns the two
+    wall times (a benchmark never times code that computes something else)."""
+    t0 = time.perf_counter()
+    mine = dl_step()
+    t1 = time.perf_counter()
+    theirs = torch_step()
+    t2 = time.perf_counter()
+    for a, b in pairs_of(mine, theirs):
+        if not np.allclose(a, b, rtol=rtol, atol=atol):
+            raise AssertionError(f"dlcore and PyTorch disagree on {what}: max diff "
+                                 f"{np.abs(a - b).max():.2e}")
+    return t1 - t0, t2 - t1
+
+
+def cli(run, doc: str, quick_help="few steps: a smoke run, not a measurement", argv=None):
+    """The command line every benchmark module shares: ``--quick`` or a full run."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    run(quick=ap.parse_args(argv).quick)

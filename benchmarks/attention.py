@@ -15,12 +15,10 @@ Run:  python -m benchmarks.attention [--quick]
 """
 from __future__ import annotations
 
-import argparse
-import time
 
 import numpy as np
 
-from ._common import blas_info, machine_lines, table
+from ._common import cli, machine_lines, match_torch_threads, table, timed_check
 from .train_step import interleaved_medians
 
 SIZES = [(4, 8, 128, 64), (1, 4, 512, 64)]       # (B, H, L, E), self-attention: S = L
@@ -50,18 +48,8 @@ def build(B, H, L, E, seed=0):
 
     def check():
         """Compare the two libraries on one step each; return the two wall times."""
-        t0 = time.perf_counter()
-        out, grads = dl_step()
-        t1 = time.perf_counter()
-        out_t = torch_step()
-        t2 = time.perf_counter()
-        pairs = [(out, out_t.detach().numpy())] + [(g, t.grad.numpy())
-                                                   for g, t in zip(grads, (tq, tk, tv))]
-        for a, b in pairs:
-            if not np.allclose(a, b, rtol=1e-9, atol=1e-12):
-                raise AssertionError("dlcore and PyTorch disagree on attention: max diff "
-                                     f"{np.abs(a - b).max():.2e}")
-        return t1 - t0, t2 - t1
+        return timed_check(dl_step, torch_step, lambda mine, out_t: [(mine[0], out_t.detach().numpy())] + [
+            (g, t.grad.numpy()) for g, t in zip(mine[1], (tq, tk, tv))], "attention", atol=1e-12)
 
     return dl_step, torch_step, check
 
@@ -69,8 +57,7 @@ def build(B, H, L, E, seed=0):
 def run(quick=False):
     import torch
 
-    nthreads = blas_info()["threads"] or torch.get_num_threads()
-    torch.set_num_threads(nthreads)
+    match_torch_threads(torch)
     print("== Attention forward + backward: dlcore vs PyTorch SDPA + autograd (float64, CPU) ==")
     for line in machine_lines(torch):
         print(line)
@@ -96,10 +83,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="few steps: a smoke run, not a measurement")
-    args = ap.parse_args(argv)
-    run(quick=args.quick)
+    cli(run, __doc__, argv=argv)
 
 
 if __name__ == "__main__":

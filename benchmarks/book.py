@@ -15,7 +15,6 @@ Run:  python -m benchmarks.book [--quick]   (--quick: only collect the notebooks
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import load_line, table
+from ._common import cli, load_line, table
 
 ROOT = Path(__file__).resolve().parent.parent
 RSS_LIMIT = 1 << 30          # bytes, per notebook
@@ -95,9 +94,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="collect the notebooks only, no build: a smoke run")
-    run(quick=ap.parse_args(argv).quick)
+    cli(run, __doc__, quick_help="collect the notebooks only, no build: a smoke run", argv=argv)
 
 
 if __name__ == "__main__":

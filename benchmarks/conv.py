@@ -13,12 +13,10 @@ Run:  python -m benchmarks.conv [--quick]
 """
 from __future__ import annotations
 
-import argparse
-import time
 
 import numpy as np
 
-from ._common import blas_info, machine_lines, table
+from ._common import cli, machine_lines, match_torch_threads, table, timed_check
 from .train_step import interleaved_medians
 
 # (N, C_in, C_out, H, W, k, padding)
@@ -65,18 +63,10 @@ def build(size, seed=0):
 
     def check():
         """Compare the two libraries on one step each; return the two wall times."""
-        t0 = time.perf_counter()
-        out, dx = dl_step()
-        t1 = time.perf_counter()
-        out_t = torch_step()
-        t2 = time.perf_counter()
-        pairs = [(out, out_t.detach().numpy()), (dx, tx.grad.numpy()),
-                 (conv.grads["W"], tW.grad.numpy()), (conv.grads["b"], tb.grad.numpy())]
-        for a, b in pairs:
-            if not np.allclose(a, b, rtol=1e-9, atol=1e-10):
-                raise AssertionError("dlcore and PyTorch disagree on conv2d: max diff "
-                                     f"{np.abs(a - b).max():.2e}")
-        return t1 - t0, t2 - t1
+        return timed_check(dl_step, torch_step, lambda mine, out_t: [
+            (mine[0], out_t.detach().numpy()), (mine[1], tx.grad.numpy()),
+            (conv.grads["W"], tW.grad.numpy()), (conv.grads["b"], tb.grad.numpy())],
+            "conv2d", atol=1e-10)
 
     return dl_step, torch_step, check
 
@@ -84,8 +74,7 @@ def build(size, seed=0):
 def run(quick=False):
     import torch
 
-    nthreads = blas_info()["threads"] or torch.get_num_threads()
-    torch.set_num_threads(nthreads)
+    match_torch_threads(torch)
     print("== Convolution forward + backward: dlcore Conv2d vs PyTorch F.conv2d + autograd (float64, CPU) ==")
     for line in machine_lines(torch):
         print(line)
@@ -109,10 +98,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="few steps: a smoke run, not a measurement")
-    args = ap.parse_args(argv)
-    run(quick=args.quick)
+    cli(run, __doc__, argv=argv)
 
 
 if __name__ == "__main__":

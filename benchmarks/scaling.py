@@ -20,9 +20,8 @@ Run:  python -m benchmarks.scaling [--quick]
 """
 from __future__ import annotations
 
-import argparse
 
-from ._common import machine_lines, median_time, table
+from ._common import cli, machine_lines, median_time, table
 from .train_step import build, matmul_flops
 
 BATCHES = [32, 64, 128, 256, 512]
@@ -122,9 +121,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer sizes and steps: a smoke run")
-    run(quick=ap.parse_args(argv).quick)
+    cli(run, __doc__, quick_help="fewer sizes and steps: a smoke run", argv=argv)
 
 
 if __name__ == "__main__":

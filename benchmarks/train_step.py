@@ -16,13 +16,12 @@ Run:  python -m benchmarks.train_step [--quick]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import numpy as np
 
-from ._common import blas_info, machine_lines, table
+from ._common import cli, machine_lines, match_torch_threads, table
 
 SIZES = [((64, 128, 128, 10), 64), ((784, 256, 256, 10), 128), ((784, 1024, 1024, 10), 512)]
 LR, MOMENTUM = 0.01, 0.9
@@ -141,8 +140,7 @@ def interleaved_medians(fns, *, rounds, steps_per_round, warmup, settle=0.2):
 def run(quick=False):
     import torch
 
-    nthreads = blas_info()["threads"] or torch.get_num_threads()
-    torch.set_num_threads(nthreads)
+    match_torch_threads(torch)
     print("== Training step: dlcore vs PyTorch (float64, CPU, eager), SGD momentum 0.9 ==")
     for line in machine_lines(torch):
         print(line)
@@ -175,10 +173,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="few steps: a smoke run, not a measurement")
-    args = ap.parse_args(argv)
-    run(quick=args.quick)
+    cli(run, __doc__, argv=argv)
 
 
 if __name__ == "__main__":
