@@ -1,15 +1,15 @@
 """Attention forward + backward, dlcore vs PyTorch (CPU, eager, float64).
 
-dlcore: ``scaled_dot_product_attention`` then ``scaled_dot_product_attention_backward`` (which
-recomputes the attention weights from Q and K, as FlashAttention's backward does, instead of
-keeping them from the forward call). PyTorch: ``torch.nn.functional.scaled_dot_product_attention``
+dlcore: ``scaled_dot_product_attention(..., return_weights=True)`` then
+``scaled_dot_product_attention_backward(..., weights=P)``, which reuses the forward pass's
+attention weights P, as autograd keeps what the backward needs. PyTorch: ``torch.nn.functional.scaled_dot_product_attention``
 on tensors that require grad, then ``out.backward(dout)`` (autograd; PyTorch picks its CPU
 kernel). No mask, default scale 1/sqrt(E), the same arrays on both sides; the script first
 checks that both give the same output and gradients.
 
 The matrix products of one step: forward Q K^T and P V (4 B H L^2 E FLOPs), backward dV, dP,
-dQ, dK (8 B H L^2 E): 12 B H L^2 E in all (dlcore's recomputation adds 2 B H L^2 E more, for
-Q K^T). The (L, L) weights take B H L^2 * 8 bytes: 4 MiB at the first size, 8 MiB at the second.
+dQ, dK (8 B H L^2 E): 12 B H L^2 E in all (without ``weights=`` dlcore's backward would recompute
+P: 2 B H L^2 E more, for Q K^T, and a softmax). The (L, L) weights take B H L^2 * 8 bytes: 4 MiB at the first size, 8 MiB at the second.
 
 Run:  python -m benchmarks.attention [--quick]
 """
@@ -36,8 +36,8 @@ def build(B, H, L, E, seed=0):
     tdout = torch.tensor(dout)
 
     def dl_step():
-        out = sdpa(q, k, v)
-        return out, sdpa_bwd(dout, q, k, v)
+        out, p = sdpa(q, k, v, return_weights=True)
+        return out, sdpa_bwd(dout, q, k, v, weights=p)
 
     def torch_step():
         for t in (tq, tk, tv):
@@ -77,7 +77,7 @@ def run(quick=False):
         "5 alternating rounds of 5 steps, each after >= 0.3 s of untimed warm-up"))
     print(table(["attention (B, H, L, E)", "dlcore µs", "PyTorch µs", "dlcore/PyTorch",
                  "matmul MFLOP", "PyTorch GFLOP/s"], rows))
-    print("dlcore's backward recomputes the weights (2 B H L^2 E FLOPs more than listed).")
+    print("dlcore keeps the forward pass's weights P for its backward (weights=P), as autograd does.")
     print()
     return rows
 

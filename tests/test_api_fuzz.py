@@ -667,7 +667,10 @@ SPECS = {
     "dlcore.layers.activation.ELU": dict(alpha=F(1.0, lo=0)),
     "dlcore.layers.activation.LeakyReLU": dict(alpha=F(0.01)),
     "dlcore.layers.attention.scaled_dot_product_attention": _ATT,
-    "dlcore.layers.attention.scaled_dot_product_attention_backward": dict(_ATT, grad_output=A((2, 3, 6))),
+    "dlcore.layers.attention.scaled_dot_product_attention_backward": dict(
+        _ATT, grad_output=A((2, 3, 6)), weights=X(None, ("uniform (2, 3, 5)", np.full((2, 3, 5), 0.2), "accept"),
+                                                  ("shape (3, 5)", np.full((3, 5), 0.2), "reject"),
+                                                  ("NaN", np.full((2, 3, 5), np.nan), "reject"))),
     "dlcore.layers.attention.attention_weights": {k: v for k, v in _ATT.items() if k != "value"},
     "dlcore.layers.attention.causal_mask": dict(length=I(4, lo=1), source_length=I(None, lo=1)),
     "dlcore.layers.attention.key_padding_mask": dict(lengths=X([2, 3], *_LENGTHS_BADS), max_length=I(4, lo=1)),

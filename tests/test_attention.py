@@ -62,6 +62,13 @@ def compare(q, k, v, rng, **kw):
     for g, gt, x in zip(grads, grads_t, (q, k, v)):
         assert g.shape == x.shape
         close(g, gt)
+    # the training path: the forward returns P, the backward reuses it (same results, same bits)
+    out2, p = A.scaled_dot_product_attention(q, k, v, return_weights=True, **kw)
+    np.testing.assert_array_equal(out2, out)
+    np.testing.assert_array_equal(p, A.attention_weights(q, k, **kw))
+    grads2 = A.scaled_dot_product_attention_backward(dout, q, k, v, weights=p, **kw)
+    for g2, g in zip(grads2, grads):
+        np.testing.assert_array_equal(g2, g)
 
 
 SHAPES = {   # name: (query, key, value) shapes
@@ -158,6 +165,16 @@ def test_attention_weights_rows_and_masked_entries(rng):
     close(p, to_numpy(ref))
     assert np.all(p[:, ~m] == 0.0)
     close(p.sum(axis=-1), np.ones((2, 5)))
+
+
+def test_sdpa_backward_rejects_weights_of_another_shape(rng):
+    q, k, v = (rng.standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 6)))
+    _, p = A.scaled_dot_product_attention(q, k, v, return_weights=True)
+    dout = rng.standard_normal((2, 3, 6))
+    with pytest.raises(ValueError, match="weights: expected"):
+        A.scaled_dot_product_attention_backward(dout, q, k, v, weights=p[:, :, :4])
+    with pytest.raises(ValueError, match="weights: expected"):
+        A.scaled_dot_product_attention_backward(dout, q, k, v, weights=p[0])
 
 
 def test_sdpa_backward_matches_central_differences(rng):

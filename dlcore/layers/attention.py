@@ -12,7 +12,7 @@ sums ``D = sum(dP * P) = sum(dO * out)`` are FlashAttention's ``D``)::
 
     dV = P^T @ dO                         (..., S, Ev)
     dP = dO @ V^T                         (..., L, S)
-    dS = P * (dP - D)                     D = sum(dO * out, axis=-1, keepdims=True)
+    dS = P * (dP - D)                     D = sum(dP * P, axis=-1, keepdims=True)
     dQ = scale * dS @ K,   dK = scale * dS^T @ Q
 
 **Masks** follow ``torch.nn.functional.scaled_dot_product_attention`` (dropout_p = 0): a boolean
@@ -172,12 +172,17 @@ def _prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa):
 
 
 def _weights(q, k, bias, scale):
-    scores = scale * (q @ np.swapaxes(k, -1, -2))
+    scores = q @ np.swapaxes(k, -1, -2)
+    scores *= scale                                         # in place: one array of (..., L, S)
     if bias is not None:
-        scores = scores + bias
-    scores = scores - scores.max(axis=-1, keepdims=True)   # finite: every row has a key
-    p = np.exp(scores)
-    return p / p.sum(axis=-1, keepdims=True)
+        if np.broadcast_shapes(scores.shape, bias.shape) == scores.shape:
+            scores += bias
+        else:                                               # the mask adds leading axes
+            scores = scores + bias
+    scores -= scores.max(axis=-1, keepdims=True)            # finite: every row has a key
+    p = np.exp(scores, out=scores)
+    p /= p.sum(axis=-1, keepdims=True)
+    return p
 
 
 def _unbroadcast(grad, shape):
@@ -203,37 +208,59 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None,
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False,
-                                 scale=None, enable_gqa=False):
+                                 scale=None, enable_gqa=False, return_weights=False):
     """softmax(scale * Q K^T + mask) V, as ``torch.nn.functional.scaled_dot_product_attention``
     with dropout_p = 0. Shapes (..., L, E), (..., S, E), (..., S, Ev) give (..., L, Ev).
 
     ``attn_mask``: boolean (True = may attend) or float (added to the scores), broadcastable to
     (..., L, S). ``is_causal``: mask keys j > i. ``scale``: default 1 / sqrt(E). A query row
     with every key masked raises ValueError (PyTorch 2.13 returns zeros there).
+    ``return_weights=True`` returns ``(out, P)``, P the attention probabilities (..., L, S), which
+    ``scaled_dot_product_attention_backward(..., weights=P)`` reuses instead of recomputing.
     """
+    return_weights = check_bool(return_weights, "return_weights")
     q, k, v, bias, scale, _ = _prepare(query, key, value, attn_mask, is_causal, scale,
                                        enable_gqa)
-    return _weights(q, k, bias, scale) @ v
+    p = _weights(q, k, bias, scale)
+    return (p @ v, p) if return_weights else p @ v
 
 
 def scaled_dot_product_attention_backward(grad_output, query, key, value, attn_mask=None,
-                                          is_causal=False, scale=None, enable_gqa=False):
+                                          is_causal=False, scale=None, enable_gqa=False,
+                                          weights=None):
     """(dL/dquery, dL/dkey, dL/dvalue) for ``grad_output`` = dL/d(attention output), equal to
-    PyTorch autograd's; each has the shape of its input. Recomputes the forward pass."""
+    PyTorch autograd's; each has the shape of its input.
+
+    ``weights``: the probabilities P of the forward pass with the same arguments
+    (``scaled_dot_product_attention(..., return_weights=True)[1]``); without them the backward
+    recomputes P (one more Q K^T product and softmax), which is what a memory-saving
+    implementation such as FlashAttention does.
+    """
     q0, k0, v0 = (np.shape(a) for a in (query, key, value))
     q, k, v, bias, scale, group = _prepare(query, key, value, attn_mask, is_causal, scale,
                                            enable_gqa)
-    p = _weights(q, k, bias, scale)
-    out = p @ v
+    if weights is None:
+        p = _weights(q, k, bias, scale)
+    else:
+        p = as_float_array(weights, "weights")
+        lead = (q.shape[:-2], k.shape[:-2]) + ((bias.shape[:-2],) if bias is not None else ())
+        want = np.broadcast_shapes(*lead) + (q.shape[-2], k.shape[-2])   # as _weights gives
+        if p.shape != want:
+            raise ValueError(f"weights: expected the forward pass's attention probabilities, "
+                             f"shape {want}, got shape {p.shape}")
     dout = as_float_array(grad_output, "grad_output")
-    if dout.shape != out.shape:
-        raise ValueError(f"grad_output: expected shape {out.shape} (the shape of the "
+    out_shape = np.broadcast_shapes(p.shape[:-2], v.shape[:-2]) + (q.shape[-2], v.shape[-1])
+    if dout.shape != out_shape:
+        raise ValueError(f"grad_output: expected shape {out_shape} (the shape of the "
                          f"attention output), got shape {dout.shape}")
     dv = np.swapaxes(p, -1, -2) @ dout                              # P^T dO
-    dp = dout @ np.swapaxes(v, -1, -2)                              # dO V^T
-    ds = p * (dp - (dout * out).sum(axis=-1, keepdims=True))        # softmax VJP, row-wise
-    dq = scale * (ds @ k)
-    dk = scale * (np.swapaxes(ds, -1, -2) @ q)
+    ds = dout @ np.swapaxes(v, -1, -2)                              # dP = dO V^T
+    ds -= np.einsum("...ij,...ij->...i", ds, p)[..., None]          # dP - D, D = sum(dP * P)
+    ds *= p                                                         # dS = P * (dP - D)
+    dq = ds @ k
+    dq *= scale                                                     # dQ = scale * dS K
+    dk = np.swapaxes(ds, -1, -2) @ q
+    dk *= scale                                                     # dK = scale * dS^T Q
     if group > 1:                               # the repeated key/value heads: sum each group
         dk = dk.reshape(dk.shape[:-3] + (-1, group) + dk.shape[-2:]).sum(axis=-3)
         dv = dv.reshape(dv.shape[:-3] + (-1, group) + dv.shape[-2:]).sum(axis=-3)

@@ -8,7 +8,12 @@ flipped. For input ``x`` of shape (N, C, H, W) and weights ``W`` of shape (O, C,
 ``im2col`` gathers every receptive field into one row, (N*OH*OW, C*kh*kw), so the whole
 convolution is one matrix product ``cols @ W.reshape(O, -1).T``; its backward is two more
 products and ``col2im``, which adds each row back into the input positions it came from
-(overlapping windows accumulate). The output size along one axis is::
+(overlapping windows accumulate). ``Conv2d`` computes the same products on the transposed
+layout, ``W.reshape(O, -1) @ cols.T`` with ``cols.T`` of shape (C*kh*kw, N*OH*OW) built directly
+(``_im2col_t``): each of its rows is one shifted slice of one input channel, so building it and
+adding it back (``_col2im_t``) read and write memory in order, and the products come out
+channel-major, one row per output channel (the layout PyTorch's CPU kernel uses per image).
+The output size along one axis is::
 
     OH = floor((H + 2*padding - dilation*(kh - 1) - 1) / stride) + 1
 
@@ -107,6 +112,44 @@ def _col2im(cols, x_shape, kernel, stride, padding):
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
+def _im2col_t(x, kernel, stride, padding, out=None):
+    """``im2col(x).T`` laid out for speed: (C*kh*kw, N*OH*OW), rows (c, u, v), columns (n, i, j).
+
+    Row (c, u, v) is channel c of the input shifted by (u, v): a strided slice of the image, so
+    the copy reads memory in order (``im2col``'s rows gather C*kh*kw scattered values each).
+    ``Conv2d`` multiplies ``W.reshape(O, -1) @ cols_t``: the same products as ``im2col`` gives.
+    ``out``: an array of that shape to write into (``Conv2d`` reuses one across calls).
+    """
+    win = _windows(x, kernel, stride, padding)                          # (N, C, OH, OW, kh, kw)
+    n, c, oh, ow, kh, kw = win.shape
+    cols = np.empty((c, kh, kw, n, oh, ow)) if out is None else out.reshape(c, kh, kw, n, oh, ow)
+    np.copyto(cols, win.transpose(1, 4, 5, 0, 2, 3))
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def _col2im_t(cols_t, x_shape, kernel, stride, padding, work=None):
+    """The adjoint of ``_im2col_t``: (C*kh*kw, N*OH*OW) -> a new (N, C, H, W) array.
+
+    Overlapping windows add: for each kernel offset (u, v), one strided slice of the padded
+    input receives a whole (C, N, OH, OW) block, kh*kw additions in all, into a channel-major
+    ``work`` array of shape (C, N, H + 2ph, W + 2pw) (zeroed here; ``Conv2d`` reuses one).
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = conv_output_size(h + 2 * ph, kh, sh)
+    ow = conv_output_size(w + 2 * pw, kw, sw)
+    blocks = cols_t.reshape(c, kh, kw, n, oh, ow)
+    acc = np.zeros((c, n, h + 2 * ph, w + 2 * pw)) if work is None else work
+    if work is not None:
+        acc.fill(0.0)
+    for u in range(kh):
+        for v in range(kw):
+            acc[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += blocks[:, u, v]
+    dx = np.empty(x_shape)
+    np.copyto(dx, acc[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+    return dx
+
+
 class Conv2d(Layer):
     """2-D convolution (cross-correlation) on NCHW input, as ``torch.nn.Conv2d``.
 
@@ -125,6 +168,7 @@ class Conv2d(Layer):
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
         bias = check_bool(bias, "bias")
+        self._scratch = {}                                   # see _buffer
         g = as_generator(rng)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / np.sqrt(fan_in)
@@ -133,31 +177,51 @@ class Conv2d(Layer):
         if bias:
             self.params["b"] = g.uniform(-bound, bound, size=(self.out_channels,))
 
+    def _buffer(self, name, shape):
+        """A scratch array kept across calls: the columns and the products are megabytes, and
+        a fresh array of that size costs page faults on every step (measured: more than
+        the copy into it). Each buffer is rewritten by the next call."""
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._scratch[name] = np.empty(shape)
+        return buf
+
     def forward(self, x, train=True):
         check_bool(train, "train")
         x = as_float_array(x, "x", ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x: expected shape (N, {self.in_channels}, H, W), got shape {x.shape}")
-        n, _, h, w = x.shape
-        oh = conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
-        ow = conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
-        cols = _im2col(x, self.kernel_size, self.stride, self.padding)     # (N*OH*OW, C*kh*kw)
-        out = cols @ self.params["W"].reshape(self.out_channels, -1).T     # (N*OH*OW, O)
+        n, c, h, w = x.shape
+        (kh, kw), o = self.kernel_size, self.out_channels
+        oh = conv_output_size(h, kh, self.stride[0], self.padding[0])
+        ow = conv_output_size(w, kw, self.stride[1], self.padding[1])
+        # the columns transposed: one column per output pixel, (C*kh*kw, N*OH*OW)
+        cols = _im2col_t(x, self.kernel_size, self.stride, self.padding,
+                         out=self._buffer("cols_t", (c * kh * kw, n * oh * ow)))
+        prod = np.matmul(self.params["W"].reshape(o, -1), cols,                 # (O, N*OH*OW)
+                         out=self._buffer("prod", (o, n * oh * ow)))
         if "b" in self.params:
-            out += self.params["b"]
-        out = np.ascontiguousarray(out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
-        self.cache = {"x_shape": x.shape, "cols": cols, "out": out}
+            prod += self.params["b"][:, None]
+        out = np.empty((n, o, oh, ow))
+        np.copyto(out, prod.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))        # back to NCHW
+        self.cache = {"x_shape": x.shape, "cols_t": cols, "out": out}
         return out
 
     def backward(self, dout):
         dout = self._check_dout(dout)
-        d = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)     # (N*OH*OW, O)
-        W = self.params["W"]
-        self.grads = {"W": (d.T @ self.cache["cols"]).reshape(W.shape)}
+        n, o, oh, ow = dout.shape
+        # (O, N*OH*OW): output channel o's gradient at every output pixel, one row per channel
+        d = self._buffer("dout_t", (o, n * oh * ow))
+        np.copyto(d.reshape(o, n, oh, ow), dout.transpose(1, 0, 2, 3))
+        W, cols = self.params["W"], self.cache["cols_t"]
+        self.grads = {"W": (d @ cols.T).reshape(W.shape)}
         if "b" in self.params:
-            self.grads["b"] = d.sum(axis=0)
-        dcols = d @ W.reshape(self.out_channels, -1)                       # (N*OH*OW, C*kh*kw)
-        return _col2im(dcols, self.cache["x_shape"], self.kernel_size, self.stride, self.padding)
+            self.grads["b"] = d.sum(axis=1)                                # b[o] feeds every pixel
+        dcols = np.matmul(W.reshape(o, -1).T, d, out=self._buffer("dcols_t", cols.shape))
+        x_shape = self.cache["x_shape"]
+        (ph, pw) = self.padding
+        work = self._buffer("dx_pad", (x_shape[1], n, x_shape[2] + 2 * ph, x_shape[3] + 2 * pw))
+        return _col2im_t(dcols, x_shape, self.kernel_size, self.stride, self.padding, work=work)
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
