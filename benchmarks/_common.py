@@ -159,6 +159,64 @@ def timed_check(dl_step, torch_step, pairs_of, what: str, rtol=1e-9, atol=1e-12)
     return t1 - t0, t2 - t1
 
 
+ROUNDS = 7        # alternating rounds per timed comparison
+
+
+def interleaved_rounds(fns, *, rounds, steps_per_round, warmup, settle=0.2):
+    """Per-round median seconds per call of each fn, timed block by block in alternation.
+
+    Each round runs every fn in turn: first untimed calls for at least ``warmup`` calls and
+    ``settle`` seconds, then ``steps_per_round`` timed calls. The untimed lead-in matters:
+    after a library's parallel region its worker threads keep spinning for a while
+    (OpenBLAS's and OpenMP's wait policies), and on 2 cores those spinning threads would
+    steal time from the other library's first steps. Alternating rounds spreads slow
+    drifts of the machine (frequency, other load) over all fns alike, and a ratio taken
+    round by round compares two libraries measured seconds apart (``ratio_cell``).
+    Returns one list per fn, one median per round.
+    """
+    per_round = [[] for _ in fns]
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t_end, k = clock() + settle, 0
+            while k < warmup or clock() < t_end:
+                fn()
+                k += 1
+            samples = []
+            for _ in range(steps_per_round):
+                t0 = clock()
+                fn()
+                samples.append(clock() - t0)
+            per_round[i].append(statistics.median(samples))
+    return per_round
+
+
+def ratio_cell(numerator_rounds, denominator_rounds):
+    """The median of the round-by-round ratios, with their range: "1.05 (0.98-1.12)"."""
+    ratios = [a / b for a, b in zip(numerator_rounds, denominator_rounds)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def rounds_line(steps: str) -> str:
+    """The sentence under a table that says how its times and ratios were taken."""
+    return (f"{ROUNDS} alternating rounds of {steps}, each after >= 0.3 s of untimed warm-up; "
+            f"ratios: the median of the {ROUNDS} round-by-round ratios (their range in brackets)")
+
+
+def compare_pair(dl_step, torch_step, check, quick, *, steps_per_round, warmup):
+    """Check that both libraries agree (``check``), then time them in alternation.
+
+    Returns (dlcore seconds, PyTorch seconds, ratio cell); in quick mode the checking step's
+    single times, which are not a measurement."""
+    t_dl, t_torch = check()
+    r_dl, r_torch = [t_dl], [t_torch]
+    if not quick:
+        r_dl, r_torch = interleaved_rounds([dl_step, torch_step], rounds=ROUNDS,
+                                           steps_per_round=steps_per_round, warmup=warmup, settle=0.3)
+        t_dl, t_torch = statistics.median(r_dl), statistics.median(r_torch)
+    return t_dl, t_torch, ratio_cell(r_dl, r_torch)
+
+
 def cli(run, doc: str, quick_help="few steps: a smoke run, not a measurement", argv=None):
     """The command line every benchmark module shares: ``--quick`` or a full run."""
     import argparse

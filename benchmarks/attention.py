@@ -15,12 +15,10 @@ Run:  python -m benchmarks.attention [--quick]
 """
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
-from ._common import cli, machine_lines, match_torch_threads, table, timed_check
-from .train_step import interleaved_rounds, ratio_cell
+from ._common import (cli, compare_pair, machine_lines, match_torch_threads, rounds_line, table,
+                      timed_check)
 
 SIZES = [(4, 8, 128, 64), (1, 4, 512, 64)]       # (B, H, L, E), self-attention: S = L
 
@@ -65,20 +63,14 @@ def run(quick=False):
     rows = []
     for B, H, L, E in SIZES:
         dl_step, torch_step, check = build(B, H, L, E)
-        t_dl, t_torch = check()                 # quick mode: the checking step's times
-        r_dl, r_torch = [t_dl], [t_torch]
-        if not quick:
-            r_dl, r_torch = interleaved_rounds([dl_step, torch_step], rounds=7,
-                                               steps_per_round=5, warmup=2, settle=0.3)
-            t_dl, t_torch = statistics.median(r_dl), statistics.median(r_torch)
+        t_dl, t_torch, ratio = compare_pair(dl_step, torch_step, check, quick,
+                                            steps_per_round=5, warmup=2)
         flops = 12 * B * H * L * L * E
         rows.append([f"B {B}, H {H}, L {L}, E {E}", f"{t_dl * 1e6:,.0f}",
-                     f"{t_torch * 1e6:,.0f}", ratio_cell(r_dl, r_torch),
+                     f"{t_torch * 1e6:,.0f}", ratio,
                      f"{flops / 1e6:,.0f}", f"{flops / t_torch / 1e9:.1f}"])
     print("times: median µs per forward + backward; " + (
-        "quick mode, one step each: not a measurement" if quick else
-        "7 alternating rounds of 5 steps, each after >= 0.3 s of untimed warm-up; ratios: the "
-        "median of the 7 round-by-round ratios (their range in brackets)"))
+        "quick mode, one step each: not a measurement" if quick else rounds_line("5 steps")))
     print(table(["attention (B, H, L, E)", "dlcore µs", "PyTorch µs", "dlcore/PyTorch",
                  "matmul MFLOP", "PyTorch GFLOP/s"], rows))
     print("dlcore keeps the forward pass's weights P for its backward (weights=P), as autograd does.")

@@ -13,12 +13,10 @@ Run:  python -m benchmarks.conv [--quick]
 """
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
-from ._common import cli, machine_lines, match_torch_threads, table, timed_check
-from .train_step import interleaved_rounds, ratio_cell
+from ._common import (cli, compare_pair, machine_lines, match_torch_threads, rounds_line, table,
+                      timed_check)
 
 # (N, C_in, C_out, H, W, k, padding)
 SIZES = [(8, 16, 32, 32, 32, 3, 1), (32, 3, 16, 28, 28, 5, 0)]
@@ -82,19 +80,13 @@ def run(quick=False):
     rows = []
     for size in SIZES:
         dl_step, torch_step, check = build(size)
-        t_dl, t_torch = check()                 # quick mode: the checking step's times
-        r_dl, r_torch = [t_dl], [t_torch]
-        if not quick:
-            r_dl, r_torch = interleaved_rounds([dl_step, torch_step], rounds=7,
-                                               steps_per_round=10, warmup=3, settle=0.3)
-            t_dl, t_torch = statistics.median(r_dl), statistics.median(r_torch)
+        t_dl, t_torch, ratio = compare_pair(dl_step, torch_step, check, quick,
+                                            steps_per_round=10, warmup=3)
         f = flops(size)
         rows.append([label(size), f"{t_dl * 1e6:,.0f}", f"{t_torch * 1e6:,.0f}",
-                     ratio_cell(r_dl, r_torch), f"{f / 1e6:,.0f}", f"{f / t_dl / 1e9:.1f}"])
+                     ratio, f"{f / 1e6:,.0f}", f"{f / t_dl / 1e9:.1f}"])
     print("times: median µs per forward + backward; " + (
-        "quick mode, one step each: not a measurement" if quick else
-        "7 alternating rounds of 10 steps, each after >= 0.3 s of untimed warm-up; ratios: the "
-        "median of the 7 round-by-round ratios (their range in brackets)"))
+        "quick mode, one step each: not a measurement" if quick else rounds_line("10 steps")))
     print(table(["conv2d", "dlcore µs", "PyTorch µs", "dlcore/PyTorch", "matmul MFLOP",
                  "dlcore GFLOP/s"], rows))
     print()

@@ -17,11 +17,11 @@ Run:  python -m benchmarks.train_step [--quick]
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
-from ._common import cli, machine_lines, match_torch_threads, table
+from ._common import (ROUNDS, cli, interleaved_rounds, machine_lines, match_torch_threads,
+                      ratio_cell, rounds_line, table)
 
 SIZES = [((64, 128, 128, 10), 64), ((784, 256, 256, 10), 128), ((784, 1024, 1024, 10), 512)]
 LR, MOMENTUM = 0.01, 0.9
@@ -112,46 +112,6 @@ def matmul_flops(widths, batch) -> int:
     return sum(3 * 2 * batch * a * b for a, b in layers) - 2 * batch * widths[0] * widths[1]
 
 
-def interleaved_rounds(fns, *, rounds, steps_per_round, warmup, settle=0.2):
-    """Per-round median seconds per call of each fn, timed block by block in alternation.
-
-    Each round runs every fn in turn: first untimed calls for at least ``warmup`` calls and
-    ``settle`` seconds, then ``steps_per_round`` timed calls. The untimed lead-in matters:
-    after a library's parallel region its worker threads keep spinning for a while
-    (OpenBLAS's and OpenMP's wait policies), and on 2 cores those spinning threads would
-    steal time from the other library's first steps. Alternating rounds spreads slow
-    drifts of the machine (frequency, other load) over all fns alike, and a ratio taken
-    round by round compares two libraries measured seconds apart (``ratio_cell``).
-    Returns one list per fn, one median per round.
-    """
-    per_round = [[] for _ in fns]
-    clock = time.perf_counter
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t_end, k = clock() + settle, 0
-            while k < warmup or clock() < t_end:
-                fn()
-                k += 1
-            samples = []
-            for _ in range(steps_per_round):
-                t0 = clock()
-                fn()
-                samples.append(clock() - t0)
-            per_round[i].append(statistics.median(samples))
-    return per_round
-
-
-def interleaved_medians(fns, **kwargs):
-    """Median over the rounds of ``interleaved_rounds``: one time per fn."""
-    return [statistics.median(r) for r in interleaved_rounds(fns, **kwargs)]
-
-
-def ratio_cell(numerator_rounds, denominator_rounds):
-    """The median of the round-by-round ratios, with their range: "1.05 (0.98-1.12)"."""
-    ratios = [a / b for a, b in zip(numerator_rounds, denominator_rounds)]
-    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
-
-
 def run(quick=False):
     import torch
 
@@ -167,7 +127,7 @@ def run(quick=False):
         if quick:
             rounds, per, warm, settle = 1, (3 if big else 10), 2, 0.0
         else:
-            rounds, per, warm, settle = (7, 20, 3, 0.3) if big else (7, 200, 20, 0.3)
+            rounds, per, warm, settle = (ROUNDS, 20, 3, 0.3) if big else (ROUNDS, 200, 20, 0.3)
         r_dl, r_torch, r_floor = interleaved_rounds(
             [dl_step, torch_step, floor_step], rounds=rounds,
             steps_per_round=per, warmup=warm, settle=settle)
@@ -180,8 +140,7 @@ def run(quick=False):
             f"{flops / t_floor / 1e9:.1f}",
         ])
     print("times: median µs per step; " + ("quick mode, a few steps: not a measurement" if quick else
-          "7 alternating rounds of 200 steps (20 at the largest size), each after >= 0.3 s of untimed warm-up;"
-          " ratios: the median of the 7 round-by-round ratios (their range in brackets)"))
+                                           rounds_line("200 steps (20 at the largest size)")))
     print(table(["MLP (ReLU), batch", "dlcore µs", "PyTorch µs", "BLAS floor µs", "dlcore/PyTorch",
                  "dlcore/floor", "floor GFLOP/s"], rows))
     print("Both libraries do the same matrix products: neither computes dL/dx for the input batch.")
