@@ -61,7 +61,11 @@ def _run_measured(cmd, cwd, interval=0.02):
     """Run ``cmd``; return (seconds, CompletedProcess-like, peak summed RSS bytes, largest
     single-process VmHWM bytes), the memory figures None without /proc."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # one notebook per pytest run, so no warm kernel server (conftest.py): it would save nothing
+    # here and add its own resident memory to the tree's sum
+    env = {**os.environ, "DLBOOK_FORK_KERNELS": "0"}
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     peak = {"sum": 0, "hwm": 0}
     done = threading.Event()
 

@@ -1,0 +1,103 @@
+"""pytest set-up shared by the unit tests and the notebooks (nbval).
+
+When the run collects notebooks, their kernels are forked from one warm process that has already
+imported ipykernel, NumPy, PyTorch and matplotlib (tests/kernel_fork.py explains how and why); each
+notebook still gets a fresh kernel process with a clean namespace. DLBOOK_FORK_KERNELS=0 switches
+this off and nbval starts ordinary kernels.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_FORK = Path(__file__).resolve().parent / "tests" / "kernel_fork.py"
+_server: subprocess.Popen | None = None
+_tmpdir: tempfile.TemporaryDirectory | None = None
+
+
+def _nbval_items(items) -> bool:
+    return any(type(item).__module__.startswith("nbval") for item in items)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    global _server, _tmpdir
+    if os.environ.get("DLBOOK_FORK_KERNELS", "1") == "0" or not _nbval_items(items):
+        return
+    import nbval.kernel
+
+    _tmpdir = tempfile.TemporaryDirectory(prefix="dlbook-kernels-")
+    path = os.path.join(_tmpdir.name, "server.sock")
+    # The server starts now and imports in the background while the unit tests (if any) run.
+    _server = subprocess.Popen([sys.executable, str(_FORK), "serve", path], stdin=subprocess.DEVNULL)
+    os.environ["DLBOOK_KERNEL_SERVER"] = path         # inherited by every kernel launcher
+
+    base = nbval.kernel.NbvalKernelspecManager.get_kernel_spec
+
+    def get_kernel_spec(self, kernel_name):
+        spec = base(self, kernel_name)
+        if kernel_name == nbval.kernel.CURRENT_ENV_KERNEL_NAME:
+            spec.argv = [sys.executable, str(_FORK), "launch", "-f", "{connection_file}"]
+        return spec
+
+    nbval.kernel.NbvalKernelspecManager.get_kernel_spec = get_kernel_spec
+    nbval.kernel.start_new_kernel = _start_new_kernel
+
+
+def _start_new_kernel(startup_timeout=60, kernel_name="python", **kwargs):
+    """nbval's start_new_kernel without jupyter_client's closing 0.2 s wait for more IOPub messages.
+
+    ``KernelClient.wait_for_ready`` checks that the kernel answers a kernel_info request and that
+    IOPub delivers (its first message comes within milliseconds), then reads IOPub until nothing has
+    arrived for 0.2 s: a fixed 0.2 s per notebook. The first two are kept here; the last is not
+    needed, because nbval reads every later IOPub message by its parent id (RunningKernel checks
+    IOPub once more with a kernel_info of its own), so start-up messages cannot leak into a cell.
+    """
+    import time
+    from queue import Empty
+
+    import nbval.kernel
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name,
+                       kernel_spec_manager=nbval.kernel.NbvalKernelspecManager())
+    km.start_kernel(**kwargs)
+    kc = km.client()
+    kc.start_channels()
+    deadline = time.monotonic() + startup_timeout
+    try:
+        while True:
+            msg_id = kc.kernel_info()
+            try:
+                while kc.get_shell_msg(timeout=1)["parent_header"].get("msg_id") != msg_id:
+                    pass
+                kc.get_iopub_msg(timeout=0.2)   # IOPub is connected (else ask again), as
+                return km, kc                   # jupyter_client checks: a message arrives at once
+            except Empty:
+                pass
+            if not km.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {startup_timeout} seconds")
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel()
+        raise
+
+
+def pytest_unconfigure(config):
+    global _server, _tmpdir
+    if _server is not None:
+        _server.terminate()
+        try:
+            _server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _server.kill()
+            _server.wait()
+        _server = None
+    os.environ.pop("DLBOOK_KERNEL_SERVER", None)
+    if _tmpdir is not None:
+        _tmpdir.cleanup()
+        _tmpdir = None
