@@ -1,5 +1,9 @@
 """pytest set-up shared by the unit tests and the notebooks (nbval).
 
+``--shard K/N`` keeps the collected tests whose position i (from 0) has i % N == K - 1, and
+``--shard 1,3/4`` the union of such shares: CI splits the browser test of the website into
+unequal shares for its two parallel streams.
+
 When the run collects notebooks, their kernels are forked from one warm process that has already
 imported ipykernel, NumPy, PyTorch and matplotlib (tests/kernel_fork.py explains how and why); each
 notebook still gets a fresh kernel process with a clean namespace. DLBOOK_FORK_KERNELS=0 switches
@@ -13,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _FORK = Path(__file__).resolve().parent / "tests" / "kernel_fork.py"
 _server: subprocess.Popen | None = None
 _tmpdir: tempfile.TemporaryDirectory | None = None
@@ -22,8 +28,34 @@ def _nbval_items(items) -> bool:
     return any(type(item).__module__.startswith("nbval") for item in items)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--shard", default=None, metavar="K/N",
+                     help="keep every N-th collected test, starting with the K-th (K = 1..N); "
+                          "K may be a comma-separated list (1,3/4)")
+
+
+def _shard(config, items) -> None:
+    value = config.getoption("--shard")
+    if not value:
+        return
+    try:
+        ks, n = value.split("/")
+        n = int(n)
+        ks = {int(k) - 1 for k in ks.split(",")}
+    except ValueError:
+        raise pytest.UsageError(f"--shard expects K/N or K,K,.../N with integers, got {value!r}") from None
+    if not all(0 <= k < n for k in ks):
+        raise pytest.UsageError(f"--shard K/N needs 1 <= K <= N, got {value!r}")
+    keep = [item for i, item in enumerate(items) if i % n in ks]
+    dropped = [item for i, item in enumerate(items) if i % n not in ks]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
 def pytest_collection_modifyitems(session, config, items):
     global _server, _tmpdir
+    _shard(config, items)
     if os.environ.get("DLBOOK_FORK_KERNELS", "1") == "0" or not _nbval_items(items):
         return
     import nbval.kernel
