@@ -1,8 +1,12 @@
 """pytest set-up shared by the unit tests and the notebooks (nbval).
 
-``--shard K/N`` keeps the collected tests whose position i (from 0) has i % N == K - 1, and
-``--shard 1,3/4`` the union of such shares: CI splits the browser test of the website into
-unequal shares for its two parallel streams.
+``--shard K/N`` keeps one share of the collected tests, ``--shard 1,3/4`` the union of two: CI
+splits the browser test of the website into unequal shares for its two parallel streams. Tests
+are dealt out by *group*: the tests of a module with ``GROUP_BY_PAGE = True`` that load the same
+page (their ``path`` or ``chapter`` parameter) form one group, run one after another (so that the
+module can close a page once its tests are done) and stay in one share (so that no page is loaded
+twice); every other test is a group of its own. Group g (counted from 0 in collection order) is in
+share K when g % N == K - 1.
 
 When the run collects notebooks, their kernels are forked from one warm process that has already
 imported ipykernel, NumPy, PyTorch and matplotlib (tests/kernel_fork.py explains how and why); each
@@ -34,6 +38,35 @@ def pytest_addoption(parser):
                           "K may be a comma-separated list (1,3/4)")
 
 
+def _page(item):
+    """The page a GROUP_BY_PAGE module's test loads, or None."""
+    if not getattr(getattr(item, "module", None), "GROUP_BY_PAGE", False):
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "path" in params:
+        return params["path"]
+    if "chapter" in params:
+        return f"notebooks/{params['chapter']}.html"
+    return None
+
+
+def _groups(items) -> list[int]:
+    """Each item's group number, by first appearance (see the module docstring)."""
+    first: dict = {}
+    out = []
+    for i, item in enumerate(items):
+        page = _page(item)
+        key = ("page", item.module.__name__, page) if page is not None else ("item", i)
+        out.append(first.setdefault(key, len(first)))
+    return out
+
+
+def _group_by_page(items) -> None:
+    """Stable sort: the tests of one page together, at the place of the page's first test."""
+    order = _groups(items)
+    items[:] = [item for _, item in sorted(zip(order, items), key=lambda pair: pair[0])]
+
+
 def _shard(config, items) -> None:
     value = config.getoption("--shard")
     if not value:
@@ -46,8 +79,9 @@ def _shard(config, items) -> None:
         raise pytest.UsageError(f"--shard expects K/N or K,K,.../N with integers, got {value!r}") from None
     if not all(0 <= k < n for k in ks):
         raise pytest.UsageError(f"--shard K/N needs 1 <= K <= N, got {value!r}")
-    keep = [item for i, item in enumerate(items) if i % n in ks]
-    dropped = [item for i, item in enumerate(items) if i % n not in ks]
+    groups = _groups(items)
+    keep = [item for g, item in zip(groups, items) if g % n in ks]
+    dropped = [item for g, item in zip(groups, items) if g % n not in ks]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
@@ -55,6 +89,7 @@ def _shard(config, items) -> None:
 
 def pytest_collection_modifyitems(session, config, items):
     global _server, _tmpdir
+    _group_by_page(items)
     _shard(config, items)
     if os.environ.get("DLBOOK_FORK_KERNELS", "1") == "0" or not _nbval_items(items):
         return

@@ -87,6 +87,7 @@ DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SHOTS = ROOT / "screenshots"  # gitignored, outside _build (which CI deletes before the strict build)
 MAIN = "article.bd-article"  # the main content of the pydata/sphinx-book theme
+GROUP_BY_PAGE = True  # the root conftest.py runs the tests of one page together (see _cache)
 
 
 def _label_pages():
@@ -257,12 +258,19 @@ def opened():
         p.close()
 
 
-def _cache(ctx):
+def _cache(ctx, keep=3):
+    """The pages opened last, at most ``keep`` (each open page holds a renderer process and its
+    typeset DOM: keeping all ~250 open needed about 10 GB). The root conftest.py runs the tests
+    of one page one after another (GROUP_BY_PAGE), so each page is still loaded once."""
     cache: dict[str, Loaded] = {}
 
     def get(path, final=None):
-        if path not in cache:
+        if path in cache:
+            cache[path] = cache.pop(path)            # now the most recent
+        else:
             cache[path] = Loaded(ctx, path, final)
+            while len(cache) > keep:
+                cache.pop(next(iter(cache))).close()
         return cache[path]
     return cache, get
 
