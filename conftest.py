@@ -10,8 +10,8 @@ share K when g % N == K - 1.
 
 When the run collects notebooks, their kernels are forked from one warm process that has already
 imported ipykernel, NumPy, PyTorch and matplotlib (tests/kernel_fork.py explains how and why); each
-notebook still gets a fresh kernel process with a clean namespace. DLBOOK_FORK_KERNELS=0 switches
-this off and nbval starts ordinary kernels.
+notebook still gets a fresh kernel process with a clean namespace. Linux only; DLBOOK_FORK_KERNELS=0
+switches it off there too, and nbval starts ordinary kernels.
 """
 from __future__ import annotations
 
@@ -92,6 +92,10 @@ def pytest_collection_modifyitems(session, config, items):
     _group_by_page(items)
     _shard(config, items)
     if os.environ.get("DLBOOK_FORK_KERNELS", "1") == "0" or not _nbval_items(items):
+        return
+    if not sys.platform.startswith("linux"):
+        # fork() after importing PyTorch and matplotlib is unsafe on macOS (system frameworks)
+        # and absent on Windows: ordinary kernels there
         return
     import nbval.kernel
 

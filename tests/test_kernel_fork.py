@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+if not sys.platform.startswith("linux"):
+    pytest.skip("forked kernels are used on Linux only (conftest.py)", allow_module_level=True)
 jupyter_client = pytest.importorskip("jupyter_client")
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
