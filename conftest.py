@@ -34,8 +34,9 @@ def _nbval_items(items) -> bool:
 
 def pytest_addoption(parser):
     parser.addoption("--shard", default=None, metavar="K/N",
-                     help="keep every N-th collected test, starting with the K-th (K = 1..N); "
-                          "K may be a comma-separated list (1,3/4)")
+                     help="keep share K of N of the collected tests, dealt out by group (the "
+                          "tests of one page in a GROUP_BY_PAGE module, else each test alone; "
+                          "not for notebooks, whose cells would be split); K may be a list: 1,3/4")
 
 
 def _page(item):

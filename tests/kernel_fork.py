@@ -5,21 +5,27 @@ kernel spends ~1.3 s of a typical 2-4 s notebook before the first line of the no
 runs: the interpreter and ipykernel start (~0.4 s), then ``import torch`` (~0.7 s), matplotlib and
 NumPy. With 119 notebooks and two nbval passes in CI that is ~5 minutes of imports.
 
-Here one *server* process imports those modules once; every kernel is a ``fork()`` of it and starts
-with them already in memory (copy-on-write), nothing else carried over: the server never runs a
-notebook, never seeds anything, never draws a figure, never creates a ZeroMQ context or a thread pool
-of its own. Jupyter still starts one process per kernel, the small *launcher* below: it hands its
-connection file, working directory, environment and standard streams to the server, which forks the
-kernel; the launcher then stands in for it (it forwards signals such as an interrupt to the kernel
-and exits with the kernel's exit status; if Jupyter kills the launcher, the server kills the
-kernel).
+Here one *server* process imports those modules once; every kernel is a ``fork()`` of it, in its
+own session and process group, and starts with them already in memory (copy-on-write). The server
+never runs notebook code, seeds nothing, draws no figure and creates no ZeroMQ context, so a
+notebook's own state starts empty. What a forked kernel does inherit, unlike an ordinary one: the
+preloaded modules themselves (``sys.modules`` holds SciPy, sqlite3, pdb, ... whether or not the
+notebook imports them); any warning those imports raise is printed once, by the server, not in the
+cell that imports them; OpenBLAS's worker threads are re-created by OpenBLAS's own fork handler;
+and the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
+kernel, the small *launcher* below: it hands its connection file, working directory, environment
+and standard streams to the server, which forks the kernel; the launcher then stands in for it (it
+forwards signals such as an interrupt to the kernel and exits with the kernel's exit status). If
+Jupyter kills the launcher, the server kills the kernel's process group; if the server dies, the
+kernels die with it (Linux's parent-death signal) and new launchers start ordinary kernels.
 
     python tests/kernel_fork.py serve SOCKET        # the server (the root conftest.py starts it)
     python tests/kernel_fork.py launch -f CONN.json # what the kernel spec runs instead of ipykernel
 
 Thread counts: NumPy's BLAS and PyTorch read OMP_NUM_THREADS when they load, i.e. in the server, so
 the server inherits the environment of the pytest run that starts it (the one kernels would inherit
-anyway); a launcher whose thread variables differ from the server's starts a cold kernel instead.
+anyway); a launcher whose load-time variables (LOAD_TIME_ENV below) differ from the server's
+silently starts an ordinary kernel instead.
 
 Switched off with DLBOOK_FORK_KERNELS=0 (then nbval starts ordinary ``ipykernel_launcher`` kernels).
 """
@@ -85,13 +91,13 @@ def _load_time_env(env) -> dict:
 
 # ----------------------------------------------------------------------------------------- server
 def serve(path: str) -> None:
+    parent = os.getppid()                               # before the imports: pytest may die meanwhile
     server_env = _load_time_env(os.environ)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # debugpy's warning at import
     if not os.environ.get("MPLBACKEND"):                # what ipykernel sets before any user code,
         os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # read on import
     for name in PRELOAD:
         __import__(name)
-    parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # pytest's Ctrl-C is pytest's to handle
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
@@ -113,13 +119,20 @@ def serve(path: str) -> None:
             continue
         for r in ready:
             if r is listener:
-                conn, _ = listener.accept()
-                request, fds = _recv(conn, with_fds=True)
-                if request is None or _load_time_env(request["env"]) != server_env:
-                    _send(conn, {"pid": None})           # the launcher starts a cold kernel
-                    conn.close()
+                conn, fds, request = None, [], None
+                try:
+                    conn, _ = listener.accept()
+                    request, fds = _recv(conn, with_fds=True)
+                    if request is not None and _load_time_env(request["env"]) != server_env:
+                        _send(conn, {"pid": None})       # the launcher starts a cold kernel
+                        request = None
+                except (OSError, ValueError):            # a launcher that went away mid-request
+                    request = None
+                if request is None:
                     for fd in fds:
                         os.close(fd)
+                    if conn is not None:
+                        conn.close()
                     continue
                 pid = os.fork()
                 if pid == 0:                             # the kernel
@@ -127,11 +140,14 @@ def serve(path: str) -> None:
                     for c in children.values():
                         c.close()
                     conn.close()
-                    _become_kernel(request, fds)         # never returns
+                    _become_kernel(request, fds, os.getppid())   # never returns
                 for fd in fds:
                     os.close(fd)
                 children[pid] = conn
-                _send(conn, {"pid": pid})
+                try:
+                    _send(conn, {"pid": pid})
+                except OSError:                          # its launcher is gone: so is the kernel
+                    _kill(pid)
             else:                                        # a launcher went away: so does its kernel
                 pid, conn = conns[r.fileno()]
                 try:
@@ -164,15 +180,34 @@ def serve(path: str) -> None:
 
 
 def _kill(pid: int) -> None:
+    """SIGKILL to the kernel's process group (the kernel and what it started), as Jupyter's
+    shutdown does for an ordinary kernel."""
     try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _die_with(server_pid: int) -> None:
+    """Linux: SIGKILL this process when its parent (the server) dies, whoever reaps it then."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)           # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
         pass
+    if os.getppid() != server_pid:                       # it died before prctl took effect
+        os._exit(1)
 
 
-def _become_kernel(request: dict, fds: list[int]) -> None:
+def _become_kernel(request: dict, fds: list[int], server_pid: int) -> None:
     code = 1
     try:
+        os.setsid()        # its own session and process group, like an ordinary kernel: an
+        _die_with(server_pid)  # interrupt or kill reaches its subprocesses, pytest's Ctrl-C does not
         for target, fd in zip((0, 1, 2), fds):           # the launcher's stdin, stdout, stderr
             os.dup2(fd, target)
             os.close(fd)
@@ -182,7 +217,8 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.path[0] = request["cwd"]                     # as for `python -m ipykernel_launcher`
+        del sys.path[0]      # this script's directory; ipykernel_launcher removes the cwd the
+                             # same way, and IPython adds '' back (InteractiveShellApp.init_path)
         sys.argv = [request["argv0"], *request["args"]]
         args = list(request["args"])
         if os.environ.get("JPY_PARENT_PID"):             # ipykernel read it on import, in the server
@@ -213,18 +249,26 @@ def launch(args: list[str]) -> None:
     if not path:
         _cold(args)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    deadline = time.monotonic() + 60                     # the server may still be importing
+    # The socket appears once the server has imported everything (a few seconds); a refused
+    # connection means the server is gone: then, or after 20 s (well inside nbval's 60 s
+    # start-up limit), an ordinary kernel.
+    deadline = time.monotonic() + 20
     while True:
         try:
             sock.connect(path)
             break
-        except (FileNotFoundError, ConnectionRefusedError):
+        except FileNotFoundError:
             if time.monotonic() > deadline:
                 _cold(args)
             time.sleep(0.02)
-    _send(sock, {"cwd": os.getcwd(), "env": dict(os.environ), "args": args,
-                 "argv0": sys.argv[0]}, fds=(0, 1, 2))
-    reply = _recv(sock)
+        except OSError:
+            _cold(args)
+    try:
+        _send(sock, {"cwd": os.getcwd(), "env": dict(os.environ), "args": args,
+                     "argv0": sys.argv[0]}, fds=(0, 1, 2))
+        reply = _recv(sock)
+    except (OSError, ValueError):
+        reply = None
     if not reply or reply.get("pid") is None:
         sock.close()
         _cold(args)

@@ -115,8 +115,12 @@ def test_interrupt_reaches_the_kernel_and_a_killed_launcher_takes_it_along(serve
         _, text, _ = _run(kc, "import os\nprint(os.getpid())")
         kernel_pid = int(text)
         assert kernel_pid != km.provisioner.process.pid              # forked, not the launcher
-        msg_id = kc.execute("import time\ntime.sleep(60)")
-        time.sleep(0.5)
+        msg_id = kc.execute("import time\nprint('asleep', flush=True)\ntime.sleep(60)")
+        while True:                      # interrupt only once the cell runs (ipykernel ignores
+            msg = kc.get_iopub_msg(timeout=30)    # SIGINT between requests)
+            if msg["msg_type"] == "stream" and "asleep" in msg["content"]["text"]:
+                break
+        time.sleep(0.1)
         t0 = time.monotonic()
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=10)
@@ -138,3 +142,32 @@ def test_other_thread_settings_get_a_cold_kernel(server, tmp_path):
         assert text.split() == ["False", other]
     finally:
         _stop(km, kc)
+
+
+def test_a_dead_server_means_ordinary_kernels_at_once(tmp_path):
+    """A launcher whose server has died (its socket left behind) starts an ordinary kernel
+    without waiting; a kernel forked before the death dies with the server."""
+    path = str(tmp_path / "s.sock")
+    proc = subprocess.Popen([sys.executable, str(FORK), "serve", path])
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path):
+        assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    km, kc = _start(path, tmp_path)
+    try:
+        _, text, _ = _run(kc, "import os\nprint(os.getpid())")
+        forked_pid = int(text)
+    finally:
+        kc.stop_channels()
+    proc.kill()
+    proc.wait(10)
+    assert os.path.exists(path)                     # SIGKILL: the socket file stays behind
+    assert _gone(forked_pid)
+    km.shutdown_kernel(now=True)
+    t0 = time.monotonic()
+    km2, kc2 = _start(path, tmp_path)
+    try:
+        _, text, _ = _run(kc2, "import sys\nprint('torch' in sys.modules)")
+        assert text.split() == ["False"] and time.monotonic() - t0 < 15
+    finally:
+        _stop(km2, kc2)
