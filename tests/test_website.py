@@ -259,9 +259,10 @@ def opened():
 
 
 def _cache(ctx, keep=3):
-    """The pages opened last, at most ``keep`` (each open page holds a renderer process and its
-    typeset DOM: keeping all ~250 open needed about 10 GB). The root conftest.py runs the tests
-    of one page one after another (GROUP_BY_PAGE), so each page is still loaded once."""
+    """The pages opened last, at most ``keep``: each open page holds a renderer process and its
+    typeset DOM (two test processes that kept all their pages open filled a 24 GB machine; with
+    ``keep=3`` the machine's memory in use peaked at about 3 GB). The root conftest.py runs the
+    tests of one page one after another (GROUP_BY_PAGE), so each page is still loaded once."""
     cache: dict[str, Loaded] = {}
 
     def get(path, final=None):
