@@ -24,22 +24,19 @@ the pages load MathJax from a CDN, which the build never contacts.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from site_server import OFFLINE_ARGS, serve  # scripts/site_server.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PDF_NAME = "dl-interview-proofs.pdf"
-MATHJAX_PREFIX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/"
 
 
 def find_chromium() -> str:
@@ -81,11 +78,6 @@ def reading_order() -> list[tuple[str, int, str | None]]:
     return out
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 FOOTER = ('<div style="font-size:7px;width:100%;text-align:center;color:#666">'
           '<span class="title"></span></div>')
 
@@ -123,6 +115,12 @@ RAW_TEX = """() => {
 }"""
 
 
+# MathJax's lazy extension (_config.yml) typesets an expression when it scrolls into view; the
+# PDF needs every one. (The extension also does this on 'beforeprint', without waiting for it.)
+TYPESET_ALL = """() => MathJax.startup.document.lazyTypesetAll
+    ? MathJax.startup.document.lazyTypesetAll() : null"""
+
+
 HEADINGS = """() => [...document.querySelectorAll('article.bd-article h1, article.bd-article h2')]
     .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim(),
                (h.closest('section') && h.closest('section').id) || ''])"""
@@ -133,63 +131,41 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
     [(tag, heading text, section id)]) per page."""
     from playwright.sync_api import sync_playwright
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    local = urlparse(base).netloc
-
-    def route(r):
-        url = r.request.url
-        if urlparse(url).netloc == local or url.startswith("data:"):
-            return r.continue_()
-        if url.startswith(MATHJAX_PREFIX):
-            path = (mathjax / urlparse(url).path[len(urlparse(MATHJAX_PREFIX).path):]).resolve()
-            if path.is_file() and mathjax.resolve() in path.parents:
-                return r.fulfill(path=str(path), content_type="application/javascript")
-            return r.fulfill(status=404, body="")
-        return r.abort()  # never the network
-
     printed = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu",
-                                               "--disable-background-networking"])
-            context = browser.new_context(viewport={"width": 1000, "height": 1400})
-            # only requests that leave the local server go through Python (the regex is
-            # matched in the browser driver: routing every local file cost time on every page)
-            context.route(re.compile("^(?!" + re.escape(base.rstrip("/")) + "/)"), route)
-            page = context.new_page()
-            for i, (doc, depth, caption) in enumerate(reading_order()):
-                html = site / f"{doc}.html"
-                if not html.is_file():
-                    raise SystemExit(f"{html} missing: build the website first (jupyter-book build .)")
-                page.goto(base + f"{doc}.html", wait_until="load", timeout=120_000)
-                if page.evaluate("!!document.querySelector('script[src*=\"mathjax\"]')"):
-                    # Sphinx loads MathJax only on pages with maths
-                    page.wait_for_function(
-                        "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
-                    page.evaluate("MathJax.startup.promise")
-                left = page.evaluate(RAW_TEX)
-                if left:
-                    raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")
-                page.evaluate(PREPARE)
-                headings = page.evaluate(HEADINGS)
-                page.emulate_media(media="print")
-                out = tmp / f"{i:03d}.pdf"
-                # No tagged PDF (and so no Chromium outline): tagging doubles the print time;
-                # join() builds the bookmarks instead.
-                page.pdf(path=str(out), format="A4", print_background=True,
-                         margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
-                         display_header_footer=True, header_template="<span></span>",
-                         footer_template=FOOTER)
-                page.emulate_media(media="screen")
-                printed.append((out, depth, caption, headings))
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(site, mathjax) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu",
+                                           "--disable-background-networking", *OFFLINE_ARGS])
+        context = browser.new_context(viewport={"width": 1000, "height": 1400})
+        page = context.new_page()
+        for i, (doc, depth, caption) in enumerate(reading_order()):
+            html = site / f"{doc}.html"
+            if not html.is_file():
+                raise SystemExit(f"{html} missing: build the website first (jupyter-book build .)")
+            page.goto(base + f"{doc}.html", wait_until="load", timeout=120_000)
+            if page.evaluate("!!document.querySelector('script[src*=\"mathjax\"]')"):
+                # Sphinx loads MathJax only on pages with maths
+                page.wait_for_function(
+                    "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+                page.evaluate("MathJax.startup.promise")
+                # the site typesets lazily (_config.yml: ui/lazy): everything, before printing
+                page.evaluate(TYPESET_ALL)
+            left = page.evaluate(RAW_TEX)
+            if left:
+                raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")
+            page.evaluate(PREPARE)
+            headings = page.evaluate(HEADINGS)
+            page.emulate_media(media="print")
+            out = tmp / f"{i:03d}.pdf"
+            # No tagged PDF (and so no Chromium outline): tagging doubles the print time;
+            # join() builds the bookmarks instead.
+            page.pdf(path=str(out), format="A4", print_background=True,
+                     margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
+                     display_header_footer=True, header_template="<span></span>",
+                     footer_template=FOOTER)
+            page.emulate_media(media="screen")
+            printed.append((out, depth, caption, headings))
+        browser.close()
     return printed
 
 

@@ -8,16 +8,16 @@ jupyter_client's closing 0.2 s wait that conftest.py drops, 0.17 s), then ``impo
 thread, nothing else running: nbval over the book's 119 notebooks took 430 s with ordinary kernels
 and 294 s forked.
 
-Here one *server* process imports those modules once; every kernel is a ``fork()`` of it, in its
-own session and process group, and starts with them already in memory (copy-on-write). The server
-never runs notebook code, seeds nothing, draws no figure and creates no ZeroMQ context, so a
-notebook's own state starts empty. What a forked kernel does inherit, unlike an ordinary one: the
-preloaded modules themselves (``sys.modules`` holds SciPy, sqlite3, pdb, ... whether or not the
+Here one *server* process imports those modules once; every kernel is a ``fork()`` of it, in its own
+session and process group, and starts with them already in memory (copy-on-write). The server never
+runs notebook code, seeds nothing, draws no figure and creates no ZeroMQ context, so a notebook's
+own state starts empty. What a forked kernel does inherit, unlike an ordinary one: the preloaded
+modules themselves (``sys.modules`` holds SciPy, scikit-learn, sqlite3, pdb, ... whether or not the
 notebook imports them); any warning those imports raise is printed once, by the server, not in the
-cell that imports them; OpenBLAS's worker threads are re-created by OpenBLAS's own fork handler;
-and the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
-kernel, the small *launcher* below: it hands its connection file, working directory, environment
-and standard streams to the server, which forks the kernel; the launcher then stands in for it (it
+cell that imports them; OpenBLAS's worker threads are re-created by OpenBLAS's own fork handler; and
+the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
+kernel, the small *launcher* below: it hands its connection file, working directory, environment and
+standard streams to the server, which forks the kernel; the launcher then stands in for it (it
 forwards signals such as an interrupt to the kernel and exits with the kernel's exit status). If
 Jupyter kills the launcher, the server kills the kernel's process group; if the server dies, the
 kernels die with it (Linux's parent-death signal) and new launchers start ordinary kernels.
@@ -51,10 +51,14 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "p
            "numpy", "scipy", "torch",
            "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
            "matplotlib.backends.backend_agg")
+# Imported when installed: scikit-learn's datasets (dlcore.data.digits, used by a fifth of the
+# notebooks, imports it: 0.64 s per notebook after the modules above, AMD EPYC).
+PRELOAD_IF_INSTALLED = ("sklearn.datasets",)
 
 # Environment variables read once, when a preloaded library loads: a kernel asking for other values
 # than the server was started with cannot be forked from it.
 LOAD_TIME_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY",
                  "PYTHONPATH", "DLBOOK_OFFLINE", "MPLBACKEND", "PYTHONHASHSEED")
 
 _HEADER = struct.Struct("!I")
@@ -101,6 +105,11 @@ def serve(path: str) -> None:
         os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # read on import
     for name in PRELOAD:
         __import__(name)
+    for name in PRELOAD_IF_INSTALLED:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # pytest's Ctrl-C is pytest's to handle
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")

@@ -2,11 +2,12 @@
 
 Uses the site in ``$DLBOOK_HTML`` when that is set, else ``_build/html`` when it is newer than
 every source (notebooks/**/*.ipynb, book/*.md, _config.yml, _toc.yml, _static/*, _ext/*);
-otherwise builds the book into a temporary directory. The html is served on 127.0.0.1 and the
-browser never touches the network: every non-loopback request is aborted. MathJax comes from a
-CDN, so the math checks need a local copy of MathJax 3's ``es5`` directory, given by the
-environment variable ``MATHJAX_ES5`` (e.g. the ``package/es5`` folder of the ``mathjax`` npm
-tarball); without it those checks are skipped. Screenshots (desktop 1366x900 and phone 390x844)
+otherwise builds the book into a temporary directory. The html is served on 127.0.0.1
+(scripts/site_server.py) and the browser never touches the network: every other host name is
+unresolvable. MathJax comes from a CDN, so the math checks need a local copy of MathJax 3's
+``es5`` directory, given by the environment variable ``MATHJAX_ES5`` (e.g. the ``package/es5``
+folder of the ``mathjax`` npm tarball), which the server substitutes for the CDN; without it
+those checks are skipped. Screenshots (desktop 1366x900 and phone 390x844)
 of every page are saved into ``screenshots/`` (gitignored), kept as CI artefacts.
 
 Every page of _toc.yml (chapters and sections, recursively) is opened once at desktop width
@@ -23,16 +24,13 @@ package is missing. No ``playwright install`` is needed: the system Chromium is 
 from __future__ import annotations
 
 import csv
-import functools
 import html as htmllib
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -50,9 +48,12 @@ except ImportError:  # pragma: no cover
     pytest.skip("the Python package `playwright` is not installed (pip install playwright)",
                 allow_module_level=True)
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from site_server import OFFLINE_ARGS, serve  # scripts/site_server.py
+
+# OFFLINE_ARGS: every host but 127.0.0.1 is unresolvable, the browser never touches the network
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-MATHJAX_PREFIX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/"
+                 "--disable-component-update", "--disable-sync", "--no-first-run", *OFFLINE_ARGS]
 MATHJAX_ES5 = os.environ.get("MATHJAX_ES5") or None
 if MATHJAX_ES5 and not (Path(MATHJAX_ES5) / "tex-mml-chtml.js").is_file():
     MATHJAX_ES5 = None
@@ -135,23 +136,12 @@ def html_dir(tmp_path_factory) -> Path:
     return out / "_build" / "html"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url(html_dir):
-    handler = functools.partial(_QuietHandler, directory=str(html_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    """The site on 127.0.0.1, MathJax from the local copy, with the browser's cache on
+    (scripts/site_server.py)."""
+    with serve(html_dir, MATHJAX_ES5) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -164,34 +154,11 @@ def browser():
             b.close()
 
 
-def _router(base_url):
-    local = urlparse(base_url).netloc
-
-    def handle(route):
-        url = route.request.url
-        parsed = urlparse(url)
-        if parsed.scheme in ("data", "blob", "about") or parsed.netloc == local:
-            route.continue_()
-        elif MATHJAX_ES5 and url.startswith(MATHJAX_PREFIX):
-            rel = parsed.path[len(urlparse(MATHJAX_PREFIX).path):]
-            path = (Path(MATHJAX_ES5) / rel).resolve()
-            if path.is_file() and Path(MATHJAX_ES5).resolve() in path.parents:
-                route.fulfill(path=str(path), content_type="application/javascript")
-            else:
-                route.fulfill(status=404, body="")
-        else:
-            route.abort()  # never touch the network
-    return handle
-
-
 def _context(browser, base_url, viewport, phone=False):
-    """A fresh browser profile (empty localStorage: first-visit errors show up here)."""
-    ctx = browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=phone,
-                              has_touch=phone, base_url=base_url, service_workers="block")
-    # only requests that leave the local server go through Python (a regex is matched inside
-    # the browser driver; routing every local file through the handler cost ~1 s per page)
-    ctx.route(re.compile("^(?!" + re.escape(base_url.rstrip("/")) + "/)"), _router(base_url))
-    return ctx
+    """A fresh browser profile (empty localStorage: first-visit errors show up here). No request
+    routing: it would switch the browser's HTTP cache off (scripts/site_server.py)."""
+    return browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=phone,
+                               has_touch=phone, base_url=base_url, service_workers="block")
 
 
 @pytest.fixture(scope="module")
@@ -233,13 +200,16 @@ class Loaded:
                 and not re.search(r"cdn\.jsdelivr\.net|unpkg\.com", e, re.I)]
 
     def wait_for_math(self):
-        """Wait until MathJax has typeset the page. Sphinx loads MathJax only on pages that hold
-        math: on the others there is nothing to wait for."""
+        """Wait until MathJax has typeset all the page's math. The site typesets lazily, an
+        expression when it scrolls into view (_config.yml: ui/lazy), so this asks for the rest,
+        as printing does. Sphinx loads MathJax only on pages that hold math: on the others there
+        is nothing to wait for."""
         if not self.page.evaluate("() => [...document.scripts].some(s => /mathjax|tex-mml/i.test(s.src))"):
             return
         self.page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
                                     timeout=30_000)
         self.page.evaluate("MathJax.startup.promise")
+        self.page.evaluate("() => MathJax.startup.document.lazyTypesetAll()")
 
     def close(self):
         self.page.close()
@@ -330,7 +300,27 @@ def test_page_desktop(desktop_page, path, final):
     imgs = p.page.evaluate("() => [...document.images].map(i => [i.getAttribute('src'), i.getAttribute('alt')])")
     bad = [(src, alt) for src, alt in imgs if not _meaningful_alt(alt, src)]
     assert not bad, f"images without a meaningful alt text: {bad}"
+    if MATHJAX_ES5:
+        p.wait_for_math()                         # the screenshot shows the typeset page
     _shot(p.page, f"desktop_{_slug(path)}.png")
+
+
+def test_math_is_typeset_lazily(desktop, opened):
+    """MathJax typesets an expression when it comes into view (_config.yml: ui/lazy): right
+    after the practice page loads, most of its expressions wait; asked for, all get typeset."""
+    if not MATHJAX_ES5:
+        pytest.skip("needs MATHJAX_ES5 (see the module docstring)")
+    p = opened(desktop, "book/practice.html")
+    p.page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
+                             timeout=30_000)
+    p.page.evaluate("MathJax.startup.promise")
+    count = """() => [Array.from(MathJax.startup.document.math).length,
+                      document.querySelectorAll('mjx-container mjx-math').length]"""
+    total, typeset = p.page.evaluate(count)
+    assert total > 1000 and typeset < total / 4, (total, typeset)
+    p.page.evaluate("() => MathJax.startup.document.lazyTypesetAll()")
+    assert p.page.evaluate(count) == [total, total]
+    assert p.real_errors() == [], p.real_errors()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.replace("/", "_"))
@@ -487,6 +477,8 @@ def test_page_phone(phone_page, path, final):
     navigation buttons opens the site navigation and the page's contents as drawers."""
     p = phone_page(path, final)
     assert p.real_errors() == [], p.real_errors()
+    if MATHJAX_ES5:
+        p.wait_for_math()                         # every wide equation, not just those in view
     width = p.page.evaluate("document.documentElement.scrollWidth")
     _shot(p.page, f"phone_{_slug(path)}.png")
     assert width <= PHONE["width"] + 2, f"{path}: page is {width}px wide on a 390px phone"
