@@ -9,9 +9,9 @@ twice); every other test is a group of its own. Group g (counted from 0 in colle
 share K when g % N == K - 1.
 
 When the run collects notebooks, their kernels are forked from one warm process that has already
-imported ipykernel, NumPy, PyTorch and matplotlib (tests/kernel_fork.py explains how and why); each
-notebook still gets a fresh kernel process with a clean namespace. Linux only; DLBOOK_FORK_KERNELS=0
-switches it off there too, and nbval starts ordinary kernels.
+imported ipykernel, NumPy, PyTorch, matplotlib and scikit-learn (tests/kernel_fork.py explains how
+and why); each notebook still gets a fresh kernel process with a clean namespace. Linux only;
+DLBOOK_FORK_KERNELS=0 switches it off there too, and nbval starts ordinary kernels.
 """
 from __future__ import annotations
 

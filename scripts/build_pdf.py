@@ -115,12 +115,6 @@ RAW_TEX = """() => {
 }"""
 
 
-# MathJax's lazy extension (_config.yml) typesets an expression when it scrolls into view; the
-# PDF needs every one. (The extension also does this on 'beforeprint', without waiting for it.)
-TYPESET_ALL = """() => MathJax.startup.document.lazyTypesetAll
-    ? MathJax.startup.document.lazyTypesetAll() : null"""
-
-
 HEADINGS = """() => [...document.querySelectorAll('article.bd-article h1, article.bd-article h2')]
     .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim(),
                (h.closest('section') && h.closest('section').id) || ''])"""
@@ -148,8 +142,6 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
                 page.wait_for_function(
                     "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
                 page.evaluate("MathJax.startup.promise")
-                # the site typesets lazily (_config.yml: ui/lazy): everything, before printing
-                page.evaluate(TYPESET_ALL)
             left = page.evaluate(RAW_TEX)
             if left:
                 raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")

@@ -20,6 +20,8 @@ def site(tmp_path):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "page.html").write_text(PAGE, encoding="utf-8")
     (tmp_path / "site" / "style.css").write_text("body {}", encoding="utf-8")
+    (tmp_path / "site" / "chapter").mkdir()
+    (tmp_path / "site" / "chapter" / "index.html").write_text(PAGE, encoding="utf-8")
     (tmp_path / "es5").mkdir()
     (tmp_path / "es5" / "tex-mml-chtml.js").write_text("/* mathjax */", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("outside", encoding="utf-8")
@@ -39,6 +41,8 @@ def test_pages_load_mathjax_from_the_local_copy_and_are_cacheable(site):
         status, headers, body = _get(base + LOCAL_MATHJAX.lstrip("/") + "tex-mml-chtml.js")
         assert (status, body) == (200, "/* mathjax */")
         assert "javascript" in headers["Content-Type"]
+        for directory in ("chapter/", "chapter"):          # its index.html (after a redirect)
+            assert MATHJAX_PREFIX not in _get(base + directory)[2]
         status, headers, _ = _get(base + "style.css")
         assert status == 200 and headers["Cache-Control"] == "max-age=3600"
 

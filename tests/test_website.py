@@ -175,6 +175,10 @@ def phone(browser, base_url):
     ctx.close()
 
 
+def _is_local(url):
+    return urlparse(url).hostname == "127.0.0.1"
+
+
 class Loaded:
     """A page opened on a URL, with its console errors, document responses and requests."""
 
@@ -183,33 +187,40 @@ class Loaded:
         self.errors: list[str] = []
         self.docs: list[tuple[str, int]] = []
         self.requests: list[str] = []
+        self.local_failures: list[str] = []   # requests to the site itself that failed
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("response", lambda r: r.request.resource_type == "document"
-                     and self.docs.append((r.url, r.status)))
+        self.page.on("response", self._on_response)
+        self.page.on("requestfailed", lambda r: _is_local(r.url)
+                     and self.local_failures.append(f"{r.url}: {r.failure}"))
         self.page.goto(path, wait_until="load")
         if final and final != path:
             self.page.wait_for_url(f"**/{final}", wait_until="load", timeout=10_000)
 
+    def _on_response(self, r):
+        if r.request.resource_type == "document":
+            self.docs.append((r.url, r.status))
+        if r.status >= 400 and _is_local(r.url):
+            self.local_failures.append(f"{r.url}: HTTP {r.status}")
+
     def real_errors(self):
         """Console errors, minus the failed loads of the external requests the test blocks
-        (it never touches the network: CDN MathJax without MATHJAX_ES5, Binder/Colab logos...)."""
+        (it never touches the network: CDN MathJax without MATHJAX_ES5, Binder/Colab logos...);
+        plus every request to the site itself that failed (a missing CSS, script or MathJax
+        component), which the console reports in the same words as a blocked one."""
         return [e for e in self.errors
                 if "net::ERR_" not in e and "Failed to load resource" not in e
-                and not re.search(r"cdn\.jsdelivr\.net|unpkg\.com", e, re.I)]
+                and not re.search(r"cdn\.jsdelivr\.net|unpkg\.com", e, re.I)] + self.local_failures
 
     def wait_for_math(self):
-        """Wait until MathJax has typeset all the page's math. The site typesets lazily, an
-        expression when it scrolls into view (_config.yml: ui/lazy), so this asks for the rest,
-        as printing does. Sphinx loads MathJax only on pages that hold math: on the others there
-        is nothing to wait for."""
+        """Wait until MathJax has typeset the page. Sphinx loads MathJax only on pages that hold
+        math: on the others there is nothing to wait for."""
         if not self.page.evaluate("() => [...document.scripts].some(s => /mathjax|tex-mml/i.test(s.src))"):
             return
         self.page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
                                     timeout=30_000)
         self.page.evaluate("MathJax.startup.promise")
-        self.page.evaluate("() => MathJax.startup.document.lazyTypesetAll()")
 
     def close(self):
         self.page.close()
@@ -303,24 +314,6 @@ def test_page_desktop(desktop_page, path, final):
     if MATHJAX_ES5:
         p.wait_for_math()                         # the screenshot shows the typeset page
     _shot(p.page, f"desktop_{_slug(path)}.png")
-
-
-def test_math_is_typeset_lazily(desktop, opened):
-    """MathJax typesets an expression when it comes into view (_config.yml: ui/lazy): right
-    after the practice page loads, most of its expressions wait; asked for, all get typeset."""
-    if not MATHJAX_ES5:
-        pytest.skip("needs MATHJAX_ES5 (see the module docstring)")
-    p = opened(desktop, "book/practice.html")
-    p.page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
-                             timeout=30_000)
-    p.page.evaluate("MathJax.startup.promise")
-    count = """() => [Array.from(MathJax.startup.document.math).length,
-                      document.querySelectorAll('mjx-container mjx-math').length]"""
-    total, typeset = p.page.evaluate(count)
-    assert total > 1000 and typeset < total / 4, (total, typeset)
-    p.page.evaluate("() => MathJax.startup.document.lazyTypesetAll()")
-    assert p.page.evaluate(count) == [total, total]
-    assert p.real_errors() == [], p.real_errors()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.replace("/", "_"))
