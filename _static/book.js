@@ -9,6 +9,10 @@
 //  3. Search that lands: a page opened from a search result has its matches highlighted by
 //     Sphinx (sphinx_highlight.js); we scroll to the first visible one, so that the reader lands
 //     at the matching section instead of the top of the page.
+//  4. The practice page typesets the maths of an answer when the answer is opened, not at load:
+//     nearly all of its 2,541 expressions sit in closed answers, and typesetting every one kept
+//     the page busy for ~5 s in headless Chromium on a server core (longer on a phone). Printing
+//     typesets the rest first (so does scripts/build_pdf.py).
 (function () {
   "use strict";
   var KEY = "dlbook-lang";
@@ -32,6 +36,39 @@
   }
   // applied in <head>, before the body is drawn, so that nothing flashes
   document.documentElement.dataset.answerLang = storedLang();
+
+  // 4. set here, in <head>: MathJax (a deferred script) reads window.MathJax when it loads
+  // closed at first (sphinx-togglebutton closes every dropdown that is not .toggle-shown, on
+  // DOMContentLoaded; MathJax, a deferred script, may start before that)
+  var CLOSED_ANSWER = ".practice-item .dropdown.admonition:not(.toggle-shown)";
+  // (DOCUMENTATION_OPTIONS is a global const, not a property of window)
+  if (window.MathJax && typeof DOCUMENTATION_OPTIONS !== "undefined" &&
+      DOCUMENTATION_OPTIONS.pagename === "book/practice") {
+    window.MathJax.startup = {
+      typeset: false,
+      pageReady: function () {
+        return window.MathJax.startup.defaultPageReady().then(function () {
+          // everything but the maths in the answers
+          var shown = Array.prototype.filter.call(document.querySelectorAll(".math"),
+                                                  function (e) { return !e.closest(CLOSED_ANSWER); });
+          return window.MathJax.typesetPromise(shown);
+        });
+      }
+    };
+    document.addEventListener("click", function (ev) {
+      var answer = ev.target.closest && ev.target.closest(".practice-item .dropdown.admonition");
+      var mj = window.MathJax;
+      if (!answer || answer.dataset.typeset || !mj.typesetPromise || !mj.startup.promise) return;
+      answer.dataset.typeset = "1";
+      mj.startup.promise = mj.startup.promise.then(function () {
+        return mj.typesetPromise([answer]);
+      });
+    }, true);
+    window.addEventListener("beforeprint", function () {
+      // synchronous, so that the page is laid out for print with every answer typeset
+      if (window.MathJax.typeset) window.MathJax.typeset();
+    });
+  }
 
   function ready(fn) {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);

@@ -142,6 +142,10 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
                 page.wait_for_function(
                     "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
                 page.evaluate("MathJax.startup.promise")
+                # the practice page typesets an answer when it is opened (_static/book.js): all
+                # now (only there: typesetting a typeset page again costs as much as the first time)
+                page.evaluate("() => MathJax.config.startup.typeset === false"
+                              " ? MathJax.typesetPromise() : null")
             left = page.evaluate(RAW_TEX)
             if left:
                 raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")

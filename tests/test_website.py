@@ -670,6 +670,26 @@ def test_practice_page_language_and_filters(desktop, opened):
     assert p.real_errors() == [] and c.real_errors() == [], p.real_errors() + c.real_errors()
 
 
+def test_practice_answers_are_typeset_when_opened(desktop, opened):
+    """The practice page typesets a closed answer's maths when the answer is opened
+    (_static/book.js), not at load: after MathJax's start-up no closed answer holds typeset maths
+    and more than a thousand of its expressions wait; opening one answer typesets all of its own."""
+    if not MATHJAX_ES5:
+        pytest.skip("needs MATHJAX_ES5 (see the module docstring)")
+    p = opened(desktop, "book/practice.html")
+    p.wait_for_math()
+    closed = ".practice-item .dropdown.admonition.toggle-hidden"
+    typeset, waiting = p.page.evaluate(f"""() => [
+        document.querySelectorAll('{closed} mjx-container').length,
+        [...document.querySelectorAll('{closed} .math')].filter(m => !m.querySelector('mjx-container')).length]""")
+    assert typeset == 0 and waiting > 1000, (typeset, waiting)
+    answer = p.page.locator(closed).filter(has=p.page.locator(".math")).last.element_handle()
+    answer.query_selector("button.toggle-button").click()
+    p.page.wait_for_function("""a => [...a.querySelectorAll('.math')]
+        .every(m => m.querySelector('mjx-container'))""", arg=answer, timeout=15_000)
+    assert p.real_errors() == [], p.real_errors()
+
+
 def test_glossary_jump_links_work_on_a_phone(phone, opened):
     """The glossary's A-Z row links every initial letter; tapping one scrolls its first term
     into view below the sticky header."""
