@@ -10,9 +10,11 @@
 //     Sphinx (sphinx_highlight.js); we scroll to the first visible one, so that the reader lands
 //     at the matching section instead of the top of the page.
 //  4. The practice page typesets the maths of an answer when the answer is opened, not at load:
-//     nearly all of its 2,541 expressions sit in closed answers, and typesetting every one kept
-//     the page busy for ~5 s in headless Chromium on a server core (longer on a phone). Printing
-//     typesets the rest first (so does scripts/build_pdf.py).
+//     all of its 2,541 expressions sit in closed answers, and typesetting every one kept the
+//     page busy for ~5 s in headless Chromium on a server core. Printing typesets the ones not
+//     yet typeset first (so does scripts/build_pdf.py). Only maths not yet typeset is ever
+//     handed to MathJax: typesetting a typeset expression again nests a copy inside its hidden
+//     MathML (MathJax 3.2's MathML finder finds it; mathjax/MathJax#2892).
 (function () {
   "use strict";
   var KEY = "dlbook-lang";
@@ -37,36 +39,47 @@
   // applied in <head>, before the body is drawn, so that nothing flashes
   document.documentElement.dataset.answerLang = storedLang();
 
-  // 4. set here, in <head>: MathJax (a deferred script) reads window.MathJax when it loads
-  // closed at first (sphinx-togglebutton closes every dropdown that is not .toggle-shown, on
-  // DOMContentLoaded; MathJax, a deferred script, may start before that)
-  var CLOSED_ANSWER = ".practice-item .dropdown.admonition:not(.toggle-shown)";
-  // (DOCUMENTATION_OPTIONS is a global const, not a property of window)
+  // 4. set here, in <head>: MathJax, a deferred script, reads window.MathJax when it loads. This
+  //    needs Sphinx's inline window.MathJax config and DOCUMENTATION_OPTIONS (a global const, not
+  //    a property of window) to come before book.js in <head>, as they do.
+  function untypeset(root) {   // the .math elements under root that MathJax has not typeset
+    return Array.prototype.filter.call(root.querySelectorAll(".math"),
+                                       function (m) { return !m.querySelector("mjx-container"); });
+  }
+  // the answers start closed (sphinx-togglebutton closes every dropdown that is not .toggle-shown
+  // on DOMContentLoaded, and MathJax may start before that)
+  var ANSWER = ".practice-item .dropdown.admonition";
   if (window.MathJax && typeof DOCUMENTATION_OPTIONS !== "undefined" &&
       DOCUMENTATION_OPTIONS.pagename === "book/practice") {
-    window.MathJax.startup = {
+    window.MathJax.startup = Object.assign({}, window.MathJax.startup, {
       typeset: false,
       pageReady: function () {
         return window.MathJax.startup.defaultPageReady().then(function () {
-          // everything but the maths in the answers
-          var shown = Array.prototype.filter.call(document.querySelectorAll(".math"),
-                                                  function (e) { return !e.closest(CLOSED_ANSWER); });
-          return window.MathJax.typesetPromise(shown);
+          // the maths outside the answers (none today)
+          return window.MathJax.typesetPromise(untypeset(document).filter(function (m) {
+            return !m.closest(ANSWER + ":not(.toggle-shown)");
+          }));
         });
       }
-    };
+    });
     document.addEventListener("click", function (ev) {
-      var answer = ev.target.closest && ev.target.closest(".practice-item .dropdown.admonition");
+      var answer = ev.target.closest && ev.target.closest(ANSWER);
       var mj = window.MathJax;
       if (!answer || answer.dataset.typeset || !mj.typesetPromise || !mj.startup.promise) return;
       answer.dataset.typeset = "1";
       mj.startup.promise = mj.startup.promise.then(function () {
-        return mj.typesetPromise([answer]);
+        var todo = untypeset(answer);   // (printing may have typeset it meanwhile)
+        return todo.length ? mj.typesetPromise(todo) : null;
+      }).catch(function (e) {           // keep the chain alive; this answer may be tried again
+        delete answer.dataset.typeset;
+        console.error(e);
       });
     }, true);
     window.addEventListener("beforeprint", function () {
-      // synchronous, so that the page is laid out for print with every answer typeset
-      if (window.MathJax.typeset) window.MathJax.typeset();
+      // synchronous, so that the page is laid out for print with every answer typeset (it cannot
+      // load a MathJax extension on demand: the answers use only built-in TeX macros)
+      var todo = untypeset(document);
+      if (todo.length && window.MathJax.typeset) window.MathJax.typeset(todo);
     });
   }
 

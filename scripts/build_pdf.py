@@ -115,6 +115,12 @@ RAW_TEX = """() => {
 }"""
 
 
+TYPESET_REST = """() => {
+    const todo = [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container'));
+    return todo.length ? MathJax.typesetPromise(todo) : null;
+}"""
+
+
 HEADINGS = """() => [...document.querySelectorAll('article.bd-article h1, article.bd-article h2')]
     .map(h => [h.tagName, h.textContent.replace(/#\\s*$/, '').trim(),
                (h.closest('section') && h.closest('section').id) || ''])"""
@@ -142,10 +148,10 @@ def print_pages(site: Path, tmp: Path, chromium: str, mathjax: Path) -> list[tup
                 page.wait_for_function(
                     "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
                 page.evaluate("MathJax.startup.promise")
-                # the practice page typesets an answer when it is opened (_static/book.js): all
-                # now (only there: typesetting a typeset page again costs as much as the first time)
-                page.evaluate("() => MathJax.config.startup.typeset === false"
-                              " ? MathJax.typesetPromise() : null")
+                # the practice page typesets an answer when it is opened (_static/book.js): the
+                # rest now, and only the rest (typesetting a typeset expression again nests a copy
+                # in its hidden MathML, mathjax/MathJax#2892)
+                page.evaluate(TYPESET_REST)
             left = page.evaluate(RAW_TEX)
             if left:
                 raise SystemExit(f"{doc}: {left} pieces of raw TeX left after MathJax: not printing")

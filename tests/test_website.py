@@ -687,6 +687,16 @@ def test_practice_answers_are_typeset_when_opened(desktop, opened):
     answer.query_selector("button.toggle-button").click()
     p.page.wait_for_function("""a => [...a.querySelectorAll('.math')]
         .every(m => m.querySelector('mjx-container'))""", arg=answer, timeout=15_000)
+    # printing typesets the rest, and nothing twice (a second pass nests copies in the hidden
+    # MathML); closing and reopening the answer adds nothing either
+    p.page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    answer.query_selector("button.toggle-button").click()
+    answer.query_selector("button.toggle-button").click()
+    p.page.evaluate("MathJax.startup.promise")
+    once = """() => [[...document.querySelectorAll('.math')]
+                       .filter(m => m.querySelectorAll('mjx-container').length !== 1).length,
+                     document.querySelectorAll('mjx-assistive-mml mjx-container').length]"""
+    assert p.page.evaluate(once) == [0, 0]
     assert p.real_errors() == [], p.real_errors()
 
 
