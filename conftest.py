@@ -12,6 +12,10 @@ When the run collects notebooks, their kernels are forked from one warm process 
 imported ipykernel, NumPy, PyTorch, matplotlib and scikit-learn (tests/kernel_fork.py explains how
 and why); each notebook still gets a fresh kernel process with a clean namespace. Linux only;
 DLBOOK_FORK_KERNELS=0 switches it off there too, and nbval starts ordinary kernels.
+
+Before anything starts a kernel, the environment gets the reference numerics of
+tests/reference_numerics.py (on x86-64 with AVX2: the AVX2 code paths of OpenBLAS, NumPy, PyTorch
+and MKL, unless the environment sets them): the stored outputs of a few cells depend on them.
 """
 from __future__ import annotations
 
@@ -23,13 +27,23 @@ from pathlib import Path
 
 import pytest
 
-_FORK = Path(__file__).resolve().parent / "tests" / "kernel_fork.py"
+_TESTS = Path(__file__).resolve().parent / "tests"
+_FORK = _TESTS / "kernel_fork.py"
+sys.path.insert(0, str(_TESTS))
+import reference_numerics  # (tests/ is not a package)
+
+sys.path.remove(str(_TESTS))
+_NUMERICS = reference_numerics.apply()    # now: kernels and the kernel server inherit it
 _server: subprocess.Popen | None = None
 _tmpdir: tempfile.TemporaryDirectory | None = None
 
 
 def _nbval_items(items) -> bool:
     return any(type(item).__module__.startswith("nbval") for item in items)
+
+
+def pytest_report_header(config):
+    return _NUMERICS
 
 
 def pytest_addoption(parser):

@@ -6,7 +6,8 @@
 
 The .md file is the one you edit. This script reads it with Jupytext, runs every
 cell in a fresh kernel of the current Python environment (working directory
-notebooks/, one thread so the stored numbers match CI's), and writes the paired
+notebooks/, one thread and the reference numerics of tests/reference_numerics.py, so the
+stored numbers match CI's), and writes the paired
 .ipynb with its outputs. nbval later re-runs the .ipynb and compares the outputs.
 """
 from __future__ import annotations
@@ -62,6 +63,10 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    sys.path.insert(0, str(ROOT / "tests"))
+    import reference_numerics
+    for line in reference_numerics.apply():
+        print(line)
     paths = [pathlib.Path(a) for a in argv] or sorted((ROOT / "notebooks").rglob("*.md"))
     for p in paths:
         print(f"{p}: executed in {run(p):.1f} s")

@@ -59,7 +59,9 @@ PRELOAD_IF_INSTALLED = ("sklearn.datasets",)
 # than the server was started with cannot be forked from it.
 LOAD_TIME_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                  "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY",
-                 "PYTHONPATH", "DLBOOK_OFFLINE", "MPLBACKEND", "PYTHONHASHSEED")
+                 "PYTHONPATH", "DLBOOK_OFFLINE", "MPLBACKEND", "PYTHONHASHSEED",
+                 # read when NumPy, OpenBLAS, PyTorch and MKL load (tests/reference_numerics.py)
+                 "OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "ATEN_CPU_CAPABILITY", "MKL_CBWR")
 
 _HEADER = struct.Struct("!I")
 
