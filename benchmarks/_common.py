@@ -111,7 +111,47 @@ def machine_lines(torch_mod=None) -> list[str]:
         lines.append("threadpoolctl: not installed (thread count read from OpenBLAS's C API)")
     if torch_mod is not None:
         lines.append(f"PyTorch {torch_mod.__version__} (CPU, eager), torch threads = {torch_mod.get_num_threads()}")
+    lines += simd_lines(torch_mod)
     lines.append(load_line())
+    return lines
+
+
+def _openblas_arch():
+    """The kernel family OpenBLAS runs ('Haswell', 'SkylakeX', ...; None if unknown)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for p in threadpool_info():
+        if p.get("internal_api") == "openblas":
+            return p.get("architecture")
+    return None
+
+
+def simd_lines(torch_mod=None) -> list[str]:
+    """Which vector instructions each library uses: a BLAS forced to AVX2 kernels on an AVX-512
+    CPU (OPENBLAS_CORETYPE) against PyTorch's MKL at AVX-512 compares different vector widths."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:                                            # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as feats
+    cpu = "AVX-512" if feats.get("AVX512F") else "AVX2" if feats.get("AVX2") else "neither AVX2 nor AVX-512"
+    arch = _openblas_arch()
+    parts = [f"SIMD: the CPU has {cpu}", f"OpenBLAS kernels {arch or '?'}"]
+    torch_cap = None
+    if torch_mod is not None:
+        try:
+            torch_cap = torch_mod.backends.cpu.get_cpu_capability()
+        except AttributeError:
+            pass
+        parts.append(f"PyTorch CPU capability {torch_cap or '?'}")
+    lines = [", ".join(parts)]
+    narrow = arch is not None and arch.lower() in ("haswell", "zen", "sandybridge")
+    if cpu == "AVX-512" and narrow and os.environ.get("OPENBLAS_CORETYPE"):
+        lines.append(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} keeps OpenBLAS on "
+                     f"{arch} (AVX2) kernels on this AVX-512 CPU"
+                     + (f"; PyTorch runs at {torch_cap}" if torch_cap else "")
+                     + " (without the variable OpenBLAS picks its own kernels)")
     return lines
 
 
@@ -127,9 +167,15 @@ def load_line() -> str:
 
 
 def cpu_slug() -> str:
-    """A file name for this CPU's results: 'intel-xeon-processor-skylake-ibrs', ..."""
+    """A file name for this CPU's results: 'intel-xeon-processor-skylake-ibrs', ...; with
+    '-openblas-haswell' (say) when OPENBLAS_CORETYPE chooses OpenBLAS's kernels, so that runs
+    on the same CPU with and without the variable keep separate files."""
     import re
-    return re.sub(r"[^a-z0-9]+", "-", _cpu_model().lower().replace("(r)", "").replace("(tm)", "")).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", _cpu_model().lower().replace("(r)", "").replace("(tm)", "")).strip("-")
+    core = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    if core:
+        slug += "-openblas-" + re.sub(r"[^a-z0-9]+", "-", core.lower()).strip("-")
+    return slug
 
 
 def fmt_us(seconds: float) -> str:
