@@ -14,8 +14,8 @@ and why); each notebook still gets a fresh kernel process with a clean namespace
 DLBOOK_FORK_KERNELS=0 switches it off there too, and nbval starts ordinary kernels.
 
 Before anything starts a kernel, the environment gets the reference numerics of
-tests/reference_numerics.py (on x86-64 with AVX2: the AVX2 code paths of OpenBLAS, NumPy, PyTorch
-and MKL, unless the environment sets them): the stored outputs of a few cells depend on them.
+tests/reference_numerics.py (on x86-64 with AVX2: the AVX2 code paths of OpenBLAS, NumPy and
+PyTorch, unless the environment sets them): the stored outputs of a few cells depend on them.
 """
 from __future__ import annotations
 

@@ -117,25 +117,58 @@ def machine_lines(torch_mod=None) -> list[str]:
 
 
 def _openblas_arch():
-    """The kernel family OpenBLAS runs ('Haswell', 'SkylakeX', ...; None if unknown)."""
+    """The kernel family OpenBLAS runs ('Haswell', 'SkylakeX', ...; None if unknown), from
+    threadpoolctl, else from OpenBLAS's C API (openblas_get_corename)."""
     try:
         from threadpoolctl import threadpool_info
+        for p in threadpool_info():
+            if p.get("internal_api") == "openblas":
+                return p.get("architecture")
     except ImportError:
+        pass
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln}
+    except OSError:
         return None
-    for p in threadpool_info():
-        if p.get("internal_api") == "openblas":
-            return p.get("architecture")
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sym in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
+            f = getattr(lib, sym, None)
+            if f is not None:
+                f.restype = ctypes.c_char_p
+                return f().decode()
     return None
 
 
-def simd_lines(torch_mod=None) -> list[str]:
-    """Which vector instructions each library uses: a BLAS forced to AVX2 kernels on an AVX-512
-    CPU (OPENBLAS_CORETYPE) against PyTorch's MKL at AVX-512 compares different vector widths."""
+def _cpu_vector_isa() -> str:
+    """The widest x86 vector extension the CPU reports: from /proc/cpuinfo's flags (NumPy's own
+    detection reads a feature as absent once NPY_DISABLE_CPU_FEATURES switches it off)."""
+    flags = set()
     try:
-        from numpy._core._multiarray_umath import __cpu_features__ as feats
-    except ImportError:                                            # NumPy 1.x
-        from numpy.core._multiarray_umath import __cpu_features__ as feats
-    cpu = "AVX-512" if feats.get("AVX512F") else "AVX2" if feats.get("AVX2") else "neither AVX2 nor AVX-512"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    if not flags:
+        try:
+            from numpy._core._multiarray_umath import __cpu_features__ as feats
+        except ImportError:                                        # NumPy 1.x
+            from numpy.core._multiarray_umath import __cpu_features__ as feats
+        flags = {k.lower() for k, v in feats.items() if v}
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "neither AVX2 nor AVX-512"
+
+
+def simd_lines(torch_mod=None) -> list[str]:
+    """Which vector instructions the libraries use: OpenBLAS held on AVX2 kernels by
+    OPENBLAS_CORETYPE on an AVX-512 CPU runs narrower products than the CPU allows."""
+    cpu = _cpu_vector_isa()
     arch = _openblas_arch()
     parts = [f"SIMD: the CPU has {cpu}", f"OpenBLAS kernels {arch or '?'}"]
     torch_cap = None
@@ -144,14 +177,13 @@ def simd_lines(torch_mod=None) -> list[str]:
             torch_cap = torch_mod.backends.cpu.get_cpu_capability()
         except AttributeError:
             pass
-        parts.append(f"PyTorch CPU capability {torch_cap or '?'}")
+        parts.append(f"PyTorch (ATen) capability {torch_cap or '?'}")
     lines = [", ".join(parts)]
-    narrow = arch is not None and arch.lower() in ("haswell", "zen", "sandybridge")
+    narrow = arch is not None and arch.lower() in ("haswell", "zen")      # AVX2 kernel families
     if cpu == "AVX-512" and narrow and os.environ.get("OPENBLAS_CORETYPE"):
         lines.append(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} keeps OpenBLAS on "
-                     f"{arch} (AVX2) kernels on this AVX-512 CPU"
-                     + (f"; PyTorch runs at {torch_cap}" if torch_cap else "")
-                     + " (without the variable OpenBLAS picks its own kernels)")
+                     f"its {arch} (AVX2) kernels on this AVX-512 CPU (without the variable OpenBLAS "
+                     "picks its own)")
     return lines
 
 
