@@ -50,8 +50,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _openblas_threads():
-    """Threads of NumPy's OpenBLAS via its C API (when threadpoolctl is not installed)."""
+def _openblas_c(names, restype):
+    """Call the first of the OpenBLAS C functions ``names`` (no arguments) found in an OpenBLAS
+    loaded into this process (NumPy's, via /proc/self/maps); None if there is none."""
     try:
         with open("/proc/self/maps") as f:
             libs = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln}
@@ -62,12 +63,19 @@ def _openblas_threads():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for sym in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        for sym in names:
             f = getattr(lib, sym, None)
             if f is not None:
-                f.restype = ctypes.c_int
-                return int(f())
+                f.restype = restype
+                return f()
     return None
+
+
+def _openblas_threads():
+    """Threads of NumPy's OpenBLAS via its C API (when threadpoolctl is not installed)."""
+    n = _openblas_c(("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                     "openblas_get_num_threads"), ctypes.c_int)
+    return None if n is None else int(n)
 
 
 def blas_info() -> dict:
@@ -126,22 +134,9 @@ def _openblas_arch():
                 return p.get("architecture")
     except ImportError:
         pass
-    try:
-        with open("/proc/self/maps") as f:
-            libs = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln}
-    except OSError:
-        return None
-    for path in sorted(libs):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for sym in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
-            f = getattr(lib, sym, None)
-            if f is not None:
-                f.restype = ctypes.c_char_p
-                return f().decode()
-    return None
+    name = _openblas_c(("scipy_openblas_get_corename64_", "openblas_get_corename64_",
+                        "openblas_get_corename"), ctypes.c_char_p)
+    return None if name is None else name.decode()
 
 
 def _cpu_vector_isa() -> str:
