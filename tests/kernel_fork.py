@@ -46,14 +46,19 @@ import time
 # Modules every kernel would import anyway (ipykernel itself, NumPy, PyTorch, matplotlib's figure
 # and font machinery). pyplot is left out on purpose: importing it picks the plotting backend, which
 # must happen inside the kernel (where ipykernel selects the inline backend).
+# torch._dynamo: PyTorch imports it lazily, the first time a notebook builds a torch.optim optimizer
+# (Optimizer.__init__ is wrapped by torch._disable_dynamo) or runs autograd on some paths; ~1 s each
+# time, with SymPy and torch.fx. A sampling profile of nbval over the book (py-spy, one BLAS thread,
+# AMD EPYC) found ~30 s of the kernels' ~270 s in that import alone.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "psutil",
            "jupyter_client.localinterfaces", "sqlite3", "pdb", "tornado.queues",
-           "numpy", "scipy", "torch",
+           "numpy", "scipy", "torch", "torch._dynamo",
            "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
            "matplotlib.backends.backend_agg")
 # Imported when installed: scikit-learn's datasets (dlcore.data.digits imports it, and about 25 of
-# the 119 notebooks load the digits: 0.64 s per notebook after the modules above, AMD EPYC).
-PRELOAD_IF_INSTALLED = ("sklearn.datasets",)
+# the 119 notebooks load the digits: 0.64 s per notebook after the modules above, AMD EPYC) and
+# dlcore itself (0.1-0.3 s per notebook; importing it draws no random numbers and sets no state).
+PRELOAD_IF_INSTALLED = ("sklearn.datasets", "dlcore")
 
 # Environment variables read once, when a preloaded library loads: a kernel asking for other values
 # than the server was started with cannot be forked from it.
