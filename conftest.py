@@ -46,17 +46,6 @@ def pytest_report_header(config):
     return _NUMERICS
 
 
-def pytest_configure(config):
-    """With pytest-xdist (``-n N``), a notebook's cells must run in order in one kernel: only the
-    schedulers that keep a file on one worker are allowed (pyproject.toml asks for loadfile)."""
-    workers = getattr(config.option, "numprocesses", None)
-    dist = getattr(config.option, "dist", "no")
-    notebooks = getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False)
-    if workers and notebooks and dist not in ("loadfile", "loadscope"):
-        raise pytest.UsageError(f"-n {workers} with --dist {dist} would deal a notebook's cells out "
-                                "to different workers (kernels): use --dist loadfile")
-
-
 def pytest_addoption(parser):
     parser.addoption("--shard", default=None, metavar="K/N",
                      help="keep share K of N of the collected tests, dealt out by group (the "

@@ -83,19 +83,3 @@ def test_without_group_by_page_order_is_kept_and_shares_are_every_nth(module):
 def test_bad_shard_is_a_usage_error(module):
     rc, err, _ = _collected(module(False), "--shard", "4/3")
     assert rc == 4 and "1 <= K <= N" in err
-
-
-@pytest.mark.parametrize("dist, refused", [("load", True), ("loadfile", False)])
-def test_parallel_notebooks_need_a_scheduler_that_keeps_a_file_on_one_worker(dist, refused):
-    """``-n N`` (pytest-xdist) with nbval: only --dist loadfile/loadscope keep a notebook's cells in
-    one kernel, in order; the root conftest.py refuses the others (pyproject.toml asks for
-    loadfile, so the README's command plus -n 2 is safe)."""
-    notebook = ROOT / "notebooks" / "backprop" / "index.ipynb"
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
-         "--nbval-lax", "-n", "2", "--dist", dist, "--collect-only", str(notebook)],
-        cwd=ROOT, capture_output=True, text=True, check=False)
-    if refused:
-        assert out.returncode == 4 and "use --dist loadfile" in out.stderr, out.stderr
-    else:
-        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
