@@ -4,14 +4,14 @@
 splits the browser test of the website into unequal shares for its two parallel streams. Tests
 are dealt out by *group*: the tests of a module with ``GROUP_BY_PAGE = True`` that load the same
 page (their ``path`` or ``chapter`` parameter) form one group, run one after another (so that the
-module can close a page once its tests are done) and stay in one share (so that no page is loaded
-twice); every other test is a group of its own. Group g (counted from 0 in collection order) is in
-share K when g % N == K - 1.
+module's tab can go on to the next page once they are done) and stay in one share (so that no
+page is loaded twice); every other test is a group of its own. Group g (counted from 0 in
+collection order) is in share K when g % N == K - 1.
 
 When the run collects notebooks, their kernels are forked from one warm process that has already
-imported ipykernel, NumPy, PyTorch, matplotlib and scikit-learn (tests/kernel_fork.py explains how
-and why); each notebook still gets a fresh kernel process with a clean namespace. Linux only;
-DLBOOK_FORK_KERNELS=0 switches it off there too, and nbval starts ordinary kernels.
+imported ipykernel, NumPy, PyTorch, matplotlib, scikit-learn and dlcore (tests/kernel_fork.py
+explains how and why); each notebook still gets a fresh kernel process with a clean namespace.
+Linux only; DLBOOK_FORK_KERNELS=0 switches it off there too, and nbval starts ordinary kernels.
 
 Before anything starts a kernel, the environment gets the reference numerics of
 tests/reference_numerics.py (on x86-64 with AVX2: the AVX2 code paths of OpenBLAS, NumPy and
