@@ -14,8 +14,9 @@ runs notebook code, seeds nothing, draws no figure and creates no ZeroMQ context
 own state starts empty. What a forked kernel does inherit, unlike an ordinary one: the preloaded
 modules themselves (``sys.modules`` holds SciPy, scikit-learn, sqlite3, pdb, ... whether or not the
 notebook imports them); any warning those imports raise is printed once, by the server, not in the
-cell that imports them; OpenBLAS's worker threads are re-created by OpenBLAS's own fork handler; and
-the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
+cell that imports them, and the warnings filters they add stay (torch._dynamo adds a "once" filter
+for SymPy's deprecation warnings); OpenBLAS's worker threads are re-created by OpenBLAS's own
+fork handler; and the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
 kernel, the small *launcher* below: it hands its connection file, working directory, environment and
 standard streams to the server, which forks the kernel; the launcher then stands in for it (it
 forwards signals such as an interrupt to the kernel and exits with the kernel's exit status). If
@@ -115,8 +116,13 @@ def serve(path: str) -> None:
     for name in PRELOAD_IF_INSTALLED:
         try:
             __import__(name)
-        except ImportError:
-            pass
+        except Exception as e:   # dlcore is the code under test: a broken module must not stop
+            # the server (every launcher would wait for it, then start an ordinary kernel); the
+            # notebooks import it themselves and report the error
+            if not isinstance(e, ImportError):
+                print(f"kernel_fork: preloading {name} failed: {e!r}", file=sys.stderr)
+            for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[m]
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # pytest's Ctrl-C is pytest's to handle
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
