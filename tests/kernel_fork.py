@@ -16,12 +16,13 @@ modules themselves (``sys.modules`` holds SciPy, scikit-learn, sqlite3, pdb, ...
 notebook imports them); any warning those imports raise is printed once, by the server, not in the
 cell that imports them, and the warnings filters they add stay (torch._dynamo adds a "once" filter
 for SymPy's deprecation warnings); OpenBLAS's worker threads are re-created by OpenBLAS's own
-fork handler; and the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts one process per
-kernel, the small *launcher* below: it hands its connection file, working directory, environment and
-standard streams to the server, which forks the kernel; the launcher then stands in for it (it
-forwards signals such as an interrupt to the kernel and exits with the kernel's exit status). If
-Jupyter kills the launcher, the server kills the kernel's process group; if the server dies, the
-kernels die with it (Linux's parent-death signal) and new launchers start ordinary kernels.
+fork handler; and the kernel ends with ``os._exit`` (no ``atexit`` handlers). Jupyter still starts
+one process per kernel, the small *launcher* below: it hands its connection file, working directory,
+environment and standard streams to the server, which forks the kernel; the launcher then stands in
+for it (it forwards signals such as an interrupt to the kernel and exits with the kernel's exit
+status). If Jupyter kills the launcher, the server kills the kernel's process group; if the server
+dies, the kernels die with it (Linux's parent-death signal) and new launchers start ordinary
+kernels.
 
     python tests/kernel_fork.py serve SOCKET        # the server (the root conftest.py starts it)
     python tests/kernel_fork.py launch -f CONN.json # what the kernel spec runs instead of ipykernel
