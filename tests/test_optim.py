@@ -337,6 +337,72 @@ def test_blocked_update_equals_the_whole_array_update_bit_for_bit(make, monkeypa
             assert_array_equal(blocked.state[k][name], arr)
 
 
+@pytest.mark.parametrize("make", [lambda: optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                  lambda: optim.SGD(0.1, momentum=0.5, dampening=0.2),
+                                  lambda: optim.SGD(0.1),
+                                  lambda: optim.AdaGrad(0.1, weight_decay=0.1),
+                                  lambda: optim.RMSProp(0.01, momentum=0.9, centered=True),
+                                  lambda: optim.Adam(0.01, weight_decay=0.1),
+                                  lambda: optim.AdamW(0.01)],
+                         ids=["nesterov", "dampening", "plain", "adagrad", "rmsprop", "adam", "adamw"])
+@pytest.mark.parametrize("flat_block", [7, 1 << 15])
+@pytest.mark.parametrize("first_flat_step", [0, 2])
+def test_flat_update_equals_the_per_array_update_bit_for_bit(make, first_flat_step, flat_block,
+                                                            monkeypatch):
+    """Small parameters are updated as one flat array (optim._FLAT_MAX): every parameter and
+    state array is bit-for-bit what the per-array update gives, over steps whose gradients come
+    as transposed (non-contiguous) arrays and a 0-d one, also when the flat path starts after
+    per-array steps (state copied in: first_flat_step 2) and when it stops (a parameter rebound
+    to a new shape), in blocks of 7 entries (a partial last block too) or in one block."""
+    monkeypatch.setattr(optim, "_FLAT_BLOCK", flat_block)
+    rng = np.random.default_rng(4)
+    shapes = {"W": (5, 9), "b": (9,), "s": (), "c": (4, 4, 3)}
+    p_arr = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    p_flat = {k: v.copy() for k, v in p_arr.items()}
+    per_array, flat = make(), make()
+    for t in range(6):
+        g = {k: rng.standard_normal(s[::-1]).T for k, s in shapes.items()}
+        monkeypatch.setattr(optim, "_FLAT_MAX", 0)
+        per_array.step(p_arr, g)
+        monkeypatch.setattr(optim, "_FLAT_MAX", 0 if t < first_flat_step else 1 << 18)
+        flat.step(p_flat, g)
+        assert (flat._flat is not None) == (t >= first_flat_step)
+        for k in shapes:
+            assert_array_equal(p_flat[k], p_arr[k])
+            assert flat.state[k]["step"] == per_array.state[k]["step"] == t + 1
+            for name, arr in per_array.state[k].items():
+                assert_array_equal(flat.state[k][name], arr)
+    for opt, params in ((per_array, p_arr), (flat, p_flat)):       # a rebound parameter:
+        params["b"] = np.zeros(4)                                   # its new shape has no
+        opt.state.pop("b")                                          # state yet, the others do
+        opt.step(params, {k: np.ones(v.shape) for k, v in params.items()})
+    assert flat._flat is None
+    for k in shapes:
+        assert_array_equal(p_flat[k], p_arr[k])
+
+
+def test_flat_update_keeps_its_state_as_views_and_checks_before_changing_anything():
+    rng = np.random.default_rng(5)
+    params = {"W": rng.standard_normal((3, 4)), "b": np.zeros(4)}
+    before = {k: v.copy() for k, v in params.items()}
+    opt = optim.Adam(0.01)
+    bad = {"W": np.ones((3, 4)), "b": np.array([1.0, np.nan, 1.0, 1.0])}
+    with pytest.raises(ValueError, match=r"^grads\['b'\]: expected finite values, got NaN"):
+        opt.step(params, bad)
+    for k in params:
+        assert_array_equal(params[k], before[k])
+    opt.step(params, {"W": np.ones((3, 4)), "b": np.ones(4)})
+    assert opt._flat is not None
+    m = opt._flat["arrays"]["m"]
+    assert np.shares_memory(opt.state["W"]["m"], m) and np.shares_memory(opt.state["b"]["m"], m)
+    assert_allclose(opt.state["b"]["m"], 0.1)                      # (1 - 0.9) * 1
+    assert_allclose(params["b"], -0.01)                           # Adam's first step: lr * sign(g)
+    # one array under two names is updated twice (the per-array path), not once
+    shared = np.zeros(3)
+    optim.SGD(0.5).step({"a": shared, "b": shared}, {"a": np.ones(3), "b": np.ones(3)})
+    assert_array_equal(shared, -1.0)
+
+
 def test_a_non_finite_parameter_is_reported_after_its_update(monkeypatch):
     monkeypatch.setattr(optim, "_BLOCK", 4)
     p = {"W": np.zeros(10), "b": np.zeros(3)}
