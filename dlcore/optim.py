@@ -33,9 +33,13 @@ changes nothing), then checks each parameter block right after its update, while
 cache: NaN or inf there means the parameter was not finite (or the step overflowed float64),
 and raises ``ValueError`` naming it (the parameters before it are then already updated). The
 flat path checks the flat parameter array after the update and, if it is not finite, copies
-the parameters back up to the first one that is not, and raises naming that one. (The flat
-path is taken only when no two names share an array's memory and every parameter has taken
-the same number of steps; ``record=True`` always takes the per-array path.)
+the parameters back up to the first one that is not and raises naming that one; the state of
+every parameter has then taken the step, also of those after it, which are not written back.
+An exception inside the update itself (e.g. under ``np.errstate(over="raise")``) leaves the
+state as far as the update got, on either path. (The flat path is taken only when no two
+parameters' memory spans overlap, every parameter has taken the same number of steps with
+state of its own shape, and ``record=False``; the gradients' values are checked after all
+their shapes, so with several bad gradients the one named may differ between the paths.)
 """
 from __future__ import annotations
 
@@ -130,14 +134,17 @@ class Optimizer:
         memory, or state that the parameters do not share (steps taken apart). Building it
         changes nothing in ``self.state``: ``_step_flat`` installs it once the gradients pass."""
         key = tuple((name, id(p), p.shape) for name, p in params.items())
-        if self._flat is not None and self._flat["key"] == key:
-            return self._flat
+        lay = self._flat
+        if lay is not None and lay["key"] == key and (not lay["installed"] or (all(
+                self.state.get(name) is st and all(st.get(k) is v for k, v in views.items())
+                for name, (st, views) in lay["installed"].items())
+                and len({st["step"] for st, _ in lay["installed"].values()}) == 1)):
+            return lay                       # (state replaced, deleted or its steps edited: anew)
         self._flat = None
         sizes = [p.size for p in params.values()]
         if len(sizes) < 2 or sum(sizes) > min(_FLAT_MAX, _FLAT_MEAN * len(sizes)):
             return None
-        owners = {id(p if p.base is None else p.base) for p in params.values()}
-        if len(owners) != len(sizes):
+        if _overlap(list(params.values())):
             return None
         states = [self.state.get(name) for name in params]
         if any(st is None for st in states) and any(st is not None for st in states):
@@ -149,10 +156,12 @@ class Optimizer:
         new = self._init_state(np.empty(total), flat_state)   # the flat state arrays
         kinds = [k for k, v in flat_state.items() if isinstance(v, np.ndarray)]
         if states[0] is not None and any(
-                {k for k, v in st.items() if isinstance(v, np.ndarray)} != set(kinds) for st in states):
+                {k for k, v in st.items() if isinstance(v, np.ndarray)} != set(kinds)
+                or any(st[k].shape != p.shape for k in kinds)
+                for st, p in zip(states, params.values())):
             return None
         self._flat = {"key": key, "bounds": np.cumsum([0] + sizes).tolist(), "new": new,
-                      "installed": False, "p": np.empty(total), "g": np.empty(total),
+                      "installed": None, "p": np.empty(total), "g": np.empty(total),
                       "arrays": {k: flat_state[k] for k in kinds}}
         return self._flat
 
@@ -165,11 +174,18 @@ class Optimizer:
             for k, flat in arrays.items():
                 np.concatenate([self.state[name][k].reshape(-1) for name in names], out=flat)
             layout["new"] = False
+        installed = {}
         for (name, p), a, b in zip(params.items(), bounds[:-1], bounds[1:]):
             st = self.state.setdefault(name, {"step": 0})
-            for k, flat in arrays.items():
-                st[k] = flat[a:b].reshape(p.shape)
-        layout["installed"] = True
+            views = {k: flat[a:b].reshape(p.shape) for k, flat in arrays.items()}
+            st.update(views)
+            installed[name] = (st, views)
+        layout["installed"] = installed         # what _flat_layout checks before reusing it
+
+    def __getstate__(self):
+        """A copy or a pickle keeps the state arrays but not the flat layout (its views would
+        no longer be views of it): the copy builds its own on its next step."""
+        return dict(self.__dict__, _flat=None)
 
     def _step_flat(self, params, grads, layout):
         """One update of every parameter as one flat array (see the module docstring)."""
@@ -181,7 +197,7 @@ class Optimizer:
             for name, g in grads.items():
                 self._check_grad(g, f"grads[{name!r}]")
             raise
-        if not layout["installed"]:
+        if layout["installed"] is None:
             self._install(params, layout)
         np.concatenate([p.reshape(-1) for p in params.values()], out=pf)
         step = 0
@@ -189,10 +205,15 @@ class Optimizer:
             st = self.state[name]
             st["step"] += 1
             step = st["step"]
-        for a in range(0, pf.size, _FLAT_BLOCK):   # in cache-sized blocks, as _update_in_blocks
-            block = slice(a, a + _FLAT_BLOCK)
-            s = {"step": step, "new": layout["new"], **{k: v[block] for k, v in layout["arrays"].items()}}
-            self._update(pf[block], gf[block], s)
+        try:
+            for a in range(0, pf.size, _FLAT_BLOCK):   # in cache-sized blocks, as _update_in_blocks
+                block = slice(a, a + _FLAT_BLOCK)
+                s = {"step": step, "new": layout["new"],
+                     **{k: v[block] for k, v in layout["arrays"].items()}}
+                self._update(pf[block], gf[block], s)
+        except BaseException:                 # e.g. np.errstate(over="raise"): no parameter is
+            self._flat = None                 # written back; the state got as far as the update
+            raise
         layout["new"] = False
         finite = bool(np.isfinite(pf).all())
         for (name, p), a, b in zip(params.items(), bounds[:-1], bounds[1:]):
@@ -237,6 +258,12 @@ class Optimizer:
         """Apply the formulas to ``p`` (in place) given ``g``; ``s`` holds the state: its arrays
         (views of the same block), ``step`` and ``new`` (the arrays were just created)."""
         raise NotImplementedError
+
+
+def _overlap(arrays) -> bool:
+    """True if the memory spans of two of the arrays overlap (they may share entries)."""
+    spans = sorted(np.lib.array_utils.byte_bounds(a) for a in arrays if a.size)
+    return any(lo < prev_hi for (_, prev_hi), (lo, _) in zip(spans, spans[1:]))
 
 
 _AFTER = " after the update (the parameter held NaN or inf, or the step overflowed float64)"

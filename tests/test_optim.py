@@ -1,6 +1,8 @@
 """dlcore.optim against torch.optim, step for step (float64)."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -320,6 +322,7 @@ def test_blocked_update_equals_the_whole_array_update_bit_for_bit(make, monkeypa
     """step() applies the formulas to blocks of a parameter (cache-sized in practice); with
     blocks of 7 entries (so a partial last block too) every parameter and state array is
     bit-for-bit what the update on whole arrays gives."""
+    monkeypatch.setattr(optim, "_FLAT_MAX", 0)                   # the per-array path
     rng = np.random.default_rng(3)
     shapes = {"W": (5, 9), "b": (9,), "c": (4, 4, 3)}
     p_whole = {k: rng.standard_normal(s) for k, s in shapes.items()}
@@ -403,7 +406,77 @@ def test_flat_update_keeps_its_state_as_views_and_checks_before_changing_anythin
     assert_array_equal(shared, -1.0)
 
 
+def test_flat_update_reports_a_non_finite_parameter_and_writes_back_up_to_it():
+    p = {"a": np.zeros(3), "W": np.zeros(4), "b": np.zeros(2)}
+    p["W"][1] = np.inf
+    opt = optim.SGD(0.5)
+    with pytest.raises(ValueError, match=r"^params\['W'\]: expected finite values, got inf after the update"):
+        opt.step(p, {k: np.ones(v.shape) for k, v in p.items()})
+    assert opt._flat is not None                                  # (the flat path ran)
+    assert_array_equal(p["a"], -0.5)                              # before W: written back
+    assert_array_equal(p["W"][[0, 2, 3]], -0.5)                   # W itself: written back
+    assert_array_equal(p["b"], 0.0)                               # after W: not
+
+
+def test_flat_layout_follows_the_state_and_falls_back_when_it_must():
+    rng = np.random.default_rng(6)
+    shapes = {"W": (3, 4), "b": (4,)}
+
+    def grads():
+        return {k: rng.standard_normal(s) for k, s in shapes.items()}
+
+    def pair():
+        p = {k: np.ones(s) for k, s in shapes.items()}
+        return p, {k: v.copy() for k, v in p.items()}
+
+    # state replaced by hand after flat steps: the flat path uses the new arrays, as the
+    # per-array path does
+    (p1, p2), (o1, o2) = pair(), (optim.Adam(0.1), optim.Adam(0.1))
+    with pytest.MonkeyPatch.context() as mp:
+        for _ in range(2):
+            g = grads()
+            mp.setattr(optim, "_FLAT_MAX", 1 << 18)
+            o1.step(p1, g)
+            mp.setattr(optim, "_FLAT_MAX", 0)
+            o2.step(p2, g)
+        for o in (o1, o2):
+            o.state["b"]["m"] = np.full(4, 5.0)
+        g = grads()
+        mp.setattr(optim, "_FLAT_MAX", 1 << 18)
+        o1.step(p1, g)
+        mp.setattr(optim, "_FLAT_MAX", 0)
+        o2.step(p2, g)
+    assert o1._flat is not None
+    for k in shapes:
+        assert_array_equal(p1[k], p2[k])
+        assert_array_equal(o1.state[k]["m"], o2.state[k]["m"])
+    # a deep copy builds its own layout and goes on exactly as the original
+    c, pc = copy.deepcopy(o1), {k: v.copy() for k, v in p1.items()}
+    assert c._flat is None
+    g = grads()
+    o1.step(p1, g)
+    c.step(pc, g)
+    for k in shapes:
+        assert_array_equal(pc[k], p1[k])
+        assert_array_equal(c.state[k]["v"], o1.state[k]["v"])
+    # steps taken apart, state of another shape, overlapping memory: the per-array path
+    o1.state["b"]["step"] += 1
+    o1.step(p1, grads())
+    assert o1._flat is None
+    o3 = optim.SGD(0.1, momentum=0.9)
+    o3.step(*pair()[:1], grads())
+    q = {"W": np.ones((4, 3)), "b": np.ones(4)}                    # W rebound, new shape
+    with pytest.raises(ValueError):                                # its (3, 4) buffer: as before
+        o3.step(q, {k: np.ones(v.shape) for k, v in q.items()})
+    assert o3._flat is None
+    base = np.zeros(6)
+    a, b = (np.lib.stride_tricks.as_strided(base, (3,), (16,)) for _ in range(2))
+    optim.SGD(0.5).step({"a": a, "b": b}, {"a": np.ones(3), "b": np.ones(3)})
+    assert_array_equal(base[::2], -1.0)                            # both names updated it
+
+
 def test_a_non_finite_parameter_is_reported_after_its_update(monkeypatch):
+    monkeypatch.setattr(optim, "_FLAT_MAX", 0)                   # the per-array path
     monkeypatch.setattr(optim, "_BLOCK", 4)
     p = {"W": np.zeros(10), "b": np.zeros(3)}
     p["W"][7] = np.inf
