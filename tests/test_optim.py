@@ -308,16 +308,20 @@ def test_mlp_training_loop_matches_torch(cls, tcls, kw):
     assert_allclose(model[2].params["b"], to_numpy(tmodel[2].bias), rtol=1e-9, atol=1e-12)
 
 
-# ---------------------------------------------------------------- blocked updates
+# ---------------------------------------------------------------- blocked and flat updates
 
-@pytest.mark.parametrize("make", [lambda: optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-                                  lambda: optim.SGD(0.1, momentum=0.5, dampening=0.2),
-                                  lambda: optim.SGD(0.1),
-                                  lambda: optim.AdaGrad(0.1, weight_decay=0.1),
-                                  lambda: optim.RMSProp(0.01, momentum=0.9, centered=True),
-                                  lambda: optim.Adam(0.01, weight_decay=0.1),
-                                  lambda: optim.AdamW(0.01)],
-                         ids=["nesterov", "dampening", "plain", "adagrad", "rmsprop", "adam", "adamw"])
+# every optimizer and option whose update formulas differ, for the bit-for-bit comparisons
+EVERY_UPDATE = pytest.mark.parametrize("make", [
+    lambda: optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda: optim.SGD(0.1, momentum=0.5, dampening=0.2),
+    lambda: optim.SGD(0.1),
+    lambda: optim.AdaGrad(0.1, weight_decay=0.1),
+    lambda: optim.RMSProp(0.01, momentum=0.9, centered=True),
+    lambda: optim.Adam(0.01, weight_decay=0.1),
+    lambda: optim.AdamW(0.01)], ids=["nesterov", "dampening", "plain", "adagrad", "rmsprop", "adam", "adamw"])
+
+
+@EVERY_UPDATE
 def test_blocked_update_equals_the_whole_array_update_bit_for_bit(make, monkeypatch):
     """step() applies the formulas to blocks of a parameter (cache-sized in practice); with
     blocks of 7 entries (so a partial last block too) every parameter and state array is
@@ -340,14 +344,7 @@ def test_blocked_update_equals_the_whole_array_update_bit_for_bit(make, monkeypa
             assert_array_equal(blocked.state[k][name], arr)
 
 
-@pytest.mark.parametrize("make", [lambda: optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-                                  lambda: optim.SGD(0.1, momentum=0.5, dampening=0.2),
-                                  lambda: optim.SGD(0.1),
-                                  lambda: optim.AdaGrad(0.1, weight_decay=0.1),
-                                  lambda: optim.RMSProp(0.01, momentum=0.9, centered=True),
-                                  lambda: optim.Adam(0.01, weight_decay=0.1),
-                                  lambda: optim.AdamW(0.01)],
-                         ids=["nesterov", "dampening", "plain", "adagrad", "rmsprop", "adam", "adamw"])
+@EVERY_UPDATE
 @pytest.mark.parametrize("flat_block", [7, 1 << 15])
 @pytest.mark.parametrize("first_flat_step", [0, 2])
 def test_flat_update_equals_the_per_array_update_bit_for_bit(make, first_flat_step, flat_block,
