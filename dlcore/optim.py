@@ -56,10 +56,10 @@ _SQRT_MAX = float(np.sqrt(np.finfo(np.float64).max))    # about 1.34e154: a larg
 _BLOCK = 1 << 16      # entries per block: 512 KiB of float64 per array
 _FLAT_MAX = 1 << 18   # at most this many entries in all: one flat update (see the module docstring)
 _FLAT_MEAN = 2048      # ... and at most this many per array on average. Adam's step, AMD EPYC:
-                       # TinyLM's 77 arrays (1 K entries on average) 1,290 us array by array,
-                       # 570 us flat; an MLP's 4 arrays of 26 K in all 183 us, flat 150-400 us
-_FLAT_BLOCK = 1 << 15  # entries per block of the flat update (measured: 16-32 K best for a Transformer's
-                       # 77 K; a block of 64 K, as for large parameters, made Adam's update 2.5x slower)
+                       # TinyLM's 77 arrays (1 K entries on average) 1,300-1,400 us array by array,
+                       # 620-680 us flat; an MLP's 4 arrays of 26 K in all 183 us, flat 150-400 us
+_FLAT_BLOCK = 1 << 15  # entries per block of the flat update (TinyLM's 77 K entries: blocks of 16-32 K
+                       # were best; all 77 K in one block took Adam 2.5 times as long)
 
 
 def _sub_scaled(p, lr, d, scratch):
