@@ -206,11 +206,8 @@ class Optimizer:
             st["step"] += 1
             step = st["step"]
         try:
-            for a in range(0, pf.size, _FLAT_BLOCK):   # in cache-sized blocks, as _update_in_blocks
-                block = slice(a, a + _FLAT_BLOCK)
-                s = {"step": step, "new": layout["new"],
-                     **{k: v[block] for k, v in layout["arrays"].items()}}
-                self._update(pf[block], gf[block], s)
+            self._update_blocks(pf, gf, {"step": step, "new": layout["new"]}, layout["arrays"],
+                                _FLAT_BLOCK)
         except BaseException:                 # e.g. np.errstate(over="raise"): no parameter is
             self._flat = None                 # written back; the state got as far as the update
             raise
@@ -242,13 +239,19 @@ class Optimizer:
             self._update(p, g, s)
             check_all_finite(p, f"params[{name!r}]", _AFTER)
             return
-        pf, gf = p.reshape(-1), g.reshape(-1)
-        flat = {k: s[k].reshape(-1) for k in arrays}
-        for start in range(0, p.size, _BLOCK):
-            block = slice(start, start + _BLOCK)
+        self._update_blocks(p.reshape(-1), g.reshape(-1), s, {k: s[k].reshape(-1) for k in arrays},
+                            _BLOCK, check=lambda pb: check_all_finite(pb, f"params[{name!r}]", _AFTER))
+
+    def _update_blocks(self, pf, gf, s, flat, size, check=None):
+        """``_update`` on consecutive blocks of ``size`` entries of the 1-D ``pf``, ``gf`` and the
+        1-D state arrays ``flat`` (``s`` holds the rest: ``step``, ``new``); ``check`` sees each
+        updated block of ``pf`` while it is in cache."""
+        for start in range(0, pf.size, size):
+            block = slice(start, start + size)
             s.update((k, v[block]) for k, v in flat.items())
             self._update(pf[block], gf[block], s)
-            check_all_finite(pf[block], f"params[{name!r}]", _AFTER)
+            if check is not None:
+                check(pf[block])
 
     def _init_state(self, p, state) -> bool:
         """Create the state arrays ``_update`` needs (in ``state``); True if any was created."""
